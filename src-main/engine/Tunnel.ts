@@ -1,0 +1,318 @@
+import { EventEmitter } from 'node:events';
+import type { Readable } from 'node:stream';
+import type { Dispatcher } from 'undici';
+import { headerListFromMap, stripHopByHop, type HeaderMap, type VisitorRequest } from './fpw-codec.ts';
+import { HTML_TYPE, errorPage } from './pages.ts';
+import type { Profile } from './profile.ts';
+import { BodyCapture, RequestLog, type RequestRecord } from './request-log.ts';
+import { FpwTransport, type PhaseState, type Reply } from './transports/fpw.ts';
+import { HttpUpstream } from './upstreams/http.ts';
+import { UpstreamError, type Upstream } from './upstreams/upstream.ts';
+import type { Backoff } from './backoff.ts';
+
+/** Live numbers of a tunnel. */
+export interface TunnelCounters {
+  requests: number;
+  inFlight: number;
+  /** Request body bytes received from visitors. */
+  bytesIn: number;
+  /** Response body bytes sent to visitors. */
+  bytesOut: number;
+  /** Median request duration over the last minute, ms (null without requests). */
+  p50Ms: number | null;
+  /** 95th percentile over the last minute, ms. */
+  p95Ms: number | null;
+}
+
+/** What a UI shows about a tunnel. */
+export interface TunnelSnapshot {
+  id: string;
+  name: string;
+  state: PhaseState;
+  /** Where visitors reach the tunnel. */
+  publicUrl: string;
+  /** The upstream, e.g. `http://127.0.0.1:3000`. */
+  target: string;
+  counters: TunnelCounters;
+}
+
+export interface TunnelOptions {
+  /** Shared relay dispatcher (one per origin). */
+  dispatcher?: Dispatcher;
+  /** Bytes of each body kept as a preview. @default 64 KiB */
+  previewBytes?: number;
+  /** Request bodies up to this size are kept whole for replay. @default 1 MiB */
+  replayCapBytes?: number;
+  /** Request log bounds. */
+  log?: { maxEntries?: number; maxBytes?: number };
+  /** Overrides, for tests. */
+  backoff?: Backoff;
+  heldAfterMs?: number;
+  upstream?: Upstream;
+}
+
+interface TunnelEvents {
+  status: [TunnelSnapshot];
+  request: [RequestRecord];
+}
+
+let nextRecordId = 1;
+
+/** One tunnel: a transport to the relay, an upstream, a request log and counters. */
+export class Tunnel extends EventEmitter<TunnelEvents> {
+  readonly id: string;
+  readonly profile: Profile;
+  readonly log: RequestLog;
+  readonly upstream: Upstream;
+  readonly #transport: FpwTransport;
+  readonly #previewBytes: number;
+  readonly #replayCap: number;
+  #counters = { requests: 0, inFlight: 0, bytesIn: 0, bytesOut: 0 };
+  #recent: Array<{ at: number; ms: number }> = [];
+
+  constructor(profile: Profile, opts: TunnelOptions = {}) {
+    super();
+    this.id = profile.id;
+    this.profile = profile;
+    this.log = new RequestLog(opts.log);
+    this.#previewBytes = opts.previewBytes ?? 64 * 1024;
+    this.#replayCap = opts.replayCapBytes ?? 1024 * 1024;
+    this.upstream =
+      opts.upstream ??
+      new HttpUpstream({
+        target: profile.upstream.target,
+        hostHeader: profile.hostHeader,
+        timeoutMs: profile.upstreamTimeoutMs,
+      });
+    this.#transport = new FpwTransport({
+      relayUrl: profile.relay.url,
+      host: profile.relay.host,
+      token: profile.relay.token,
+      workers: profile.workers,
+      ...(opts.dispatcher ? { dispatcher: opts.dispatcher } : {}),
+      ...(opts.backoff ? { backoff: opts.backoff } : {}),
+      ...(opts.heldAfterMs !== undefined ? { heldAfterMs: opts.heldAfterMs } : {}),
+      onPhase: () => this.emit('status', this.snapshot()),
+      handler: {
+        request: (req, body, length) => this.#handle(req, body, length),
+        malformed: (id, error) => this.#malformed(id, error),
+      },
+    });
+  }
+
+  get state(): PhaseState {
+    return this.#transport.state;
+  }
+
+  get publicUrl(): string {
+    return this.#transport.publicUrl;
+  }
+
+  snapshot(): TunnelSnapshot {
+    return {
+      id: this.id,
+      name: this.profile.name,
+      state: this.#transport.state,
+      publicUrl: this.#transport.publicUrl,
+      target: this.upstream.target,
+      counters: { ...this.#counters, ...this.#percentiles() },
+    };
+  }
+
+  /** Starts the tunnel; follow `status` events (or await {@link whenSettled}) for the outcome. */
+  start(): void {
+    this.#transport.start();
+  }
+
+  /** Resolves when the tunnel is online, or rejects when it failed or stopped. */
+  whenOnline(): Promise<TunnelSnapshot> {
+    return new Promise((resolve, reject) => {
+      const check = (): boolean => {
+        const s = this.#transport.state;
+        if (s.phase === 'online') resolve(this.snapshot());
+        else if (s.phase === 'failed') reject(new Error(s.reason));
+        else if (s.phase === 'stopped') reject(new Error('tunnel stopped'));
+        else return false;
+        this.off('status', check);
+        return true;
+      };
+      if (!check()) this.on('status', check);
+    });
+  }
+
+  /** Stops polling; in-flight requests get `graceMs` to finish. */
+  async stop(graceMs = 5000): Promise<void> {
+    await this.#transport.stop(graceMs);
+  }
+
+  /** Stops and releases the upstream's connections. */
+  async close(graceMs = 5000): Promise<void> {
+    await this.stop(graceMs);
+    await this.upstream.close();
+  }
+
+  #percentiles(): { p50Ms: number | null; p95Ms: number | null } {
+    const cutoff = Date.now() - 60_000;
+    while (this.#recent.length && this.#recent[0]!.at < cutoff) this.#recent.shift();
+    if (!this.#recent.length) return { p50Ms: null, p95Ms: null };
+    const sorted = this.#recent.map((r) => r.ms).sort((a, b) => a - b);
+    const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
+    return { p50Ms: at(0.5), p95Ms: at(0.95) };
+  }
+
+  #newRecord(relayId: string, method: string, url: string, ip: string, headers: HeaderMap): RequestRecord {
+    const empty = { bytes: Buffer.alloc(0), size: 0, truncated: false };
+    return {
+      id: String(nextRecordId++),
+      relayId,
+      tunnelId: this.id,
+      startedAt: Date.now(),
+      durationMs: null,
+      upstreamMs: null,
+      visitorIp: ip,
+      method,
+      url,
+      status: null,
+      requestBytes: 0,
+      responseBytes: 0,
+      error: null,
+      requestHeaders: headerListFromMap(headers),
+      responseHeaders: [],
+      requestBody: empty,
+      responseBody: empty,
+      replayBody: null,
+    };
+  }
+
+  #finish(record: RequestRecord, started: number, err?: Error): void {
+    record.durationMs = performance.now() - started;
+    if (err && !record.error) record.error = err.message;
+    this.#counters.inFlight -= 1;
+    this.#counters.requests += 1;
+    this.#counters.bytesIn += record.requestBytes;
+    this.#counters.bytesOut += record.responseBytes;
+    this.#recent.push({ at: Date.now(), ms: record.durationMs });
+    if (this.#recent.length > 10_000) this.#recent.splice(0, this.#recent.length - 10_000);
+    this.log.put(record);
+    this.emit('request', record);
+  }
+
+  async #handle(req: VisitorRequest, body: Readable | null, length: number | null): Promise<Reply> {
+    const started = performance.now();
+    const record = this.#newRecord(req.id, req.method, req.path, req.ip, req.headers);
+    this.#counters.inFlight += 1;
+    const reqCapture = new BodyCapture(this.#previewBytes, this.#replayCap);
+    const captured = body
+      ? (async function* () {
+          for await (const chunk of body as AsyncIterable<Buffer>) {
+            reqCapture.push(chunk);
+            yield chunk;
+          }
+        })()
+      : null;
+    const controller = new AbortController();
+    const settleRequestBody = (): void => {
+      record.requestBytes = reqCapture.size;
+      record.requestBody = reqCapture.preview();
+      record.replayBody = reqCapture.whole();
+    };
+    try {
+      const res = await this.upstream.handle(
+        {
+          method: req.method,
+          path: req.path,
+          headers: req.headers,
+          body: captured,
+          bodyLength: captured ? length : null,
+          visitorIp: req.ip,
+          forwardedFor: firstString(req.headers['x-forwarded-for']),
+          publicScheme: this.publicUrl.startsWith('https:') ? 'https' : 'http',
+        },
+        controller.signal,
+      );
+      record.upstreamMs = performance.now() - started;
+      record.status = res.status;
+      if (res.diagnostics) record.error = res.diagnostics;
+      const headers = stripHopByHop(res.headers, {
+        dropContentLength: !(req.method === 'HEAD' || res.status === 304),
+      });
+      record.responseHeaders = headerListFromMap(headers);
+      const resCapture = new BodyCapture(this.#previewBytes);
+      const source = res.body;
+      const tunnel = this;
+      const out = (async function* () {
+        for await (const chunk of source) {
+          resCapture.push(chunk);
+          yield chunk;
+        }
+      })();
+      return {
+        status: res.status,
+        headers,
+        body: out,
+        bodyLength: req.method === 'HEAD' ? 0 : res.bodyLength,
+        done(err) {
+          settleRequestBody();
+          record.responseBytes = resCapture.size;
+          record.responseBody = resCapture.preview();
+          tunnel.#finish(record, started, err);
+        },
+      };
+    } catch (err) {
+      const upstreamError =
+        err instanceof UpstreamError ? err : new UpstreamError(502, `${this.upstream.target} failed: ${(err as Error).message}`);
+      const title = upstreamError.status === 504 ? 'Gateway Timeout' : 'Bad Gateway';
+      const page = errorPage(
+        upstreamError.status,
+        title,
+        `Porthole tunnel "${this.profile.name}" could not get an answer from ${this.upstream.target}: ${upstreamError.message}.`,
+      );
+      record.status = upstreamError.status;
+      record.error = upstreamError.message;
+      record.responseHeaders = [['content-type', HTML_TYPE]];
+      if (captured) {
+        // Drain what is left of the visitor's body so that the relay connection stays usable.
+        try {
+          for await (const _ of captured) void _;
+        } catch {
+          // the transport closes a relay connection whose body was not read to the end
+        }
+      }
+      return {
+        status: upstreamError.status,
+        headers: { 'content-type': HTML_TYPE },
+        body: page,
+        bodyLength: page.length,
+        done: (e) => {
+          settleRequestBody();
+          record.responseBytes = page.length;
+          record.responseBody = { bytes: page, size: page.length, truncated: false };
+          this.#finish(record, started, e);
+        },
+      };
+    }
+  }
+
+  #malformed(id: string, error: string): Reply {
+    const started = performance.now();
+    const record = this.#newRecord(id, '?', '?', '', {});
+    this.#counters.inFlight += 1;
+    record.status = 502;
+    record.error = `malformed request from the relay: ${error}`;
+    const page = errorPage(502, 'Bad Gateway', `Porthole tunnel "${this.profile.name}" received a request it could not read: ${error}.`);
+    return {
+      status: 502,
+      headers: { 'content-type': HTML_TYPE },
+      body: page,
+      bodyLength: page.length,
+      done: (e) => {
+        record.responseBytes = page.length;
+        this.#finish(record, started, e);
+      },
+    };
+  }
+}
+
+function firstString(v: string | string[] | undefined): string | undefined {
+  return Array.isArray(v) ? v.join(', ') : v;
+}

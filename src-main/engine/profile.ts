@@ -1,0 +1,81 @@
+import { z } from 'zod';
+import { fiveWordLabel, isValidHostName, randomToken } from './host-words.ts';
+
+/** The public FPW relay: polls go to the tunnel's own host, hosts live under this domain. */
+export const PUBLIC_FPW_RELAY = { url: 'https://{host}/', domain: '28820.com' } as const;
+
+const httpUrl = (what: string) =>
+  z.string().refine(
+    (s) => {
+      try {
+        const u = new URL(s.replaceAll('{host}', 'example.com'));
+        return u.protocol === 'http:' || u.protocol === 'https:';
+      } catch {
+        return false;
+      }
+    },
+    { message: `${what} must be an http:// or https:// URL` },
+  );
+
+/** Where a tunnel's polls go, and what it claims there. */
+export const RelaySchema = z.object({
+  kind: z.literal('fpw'),
+  /** Poll URL; `{host}` stands for the host. @default 'https://{host}/' (the public FPW relay) */
+  url: httpUrl('relay URL').default(PUBLIC_FPW_RELAY.url),
+  /** The full public host name, e.g. `moon-flower-snake-red-apple.28820.com`. */
+  host: z
+    .string()
+    .transform((s) => s.trim().toLowerCase())
+    .refine(isValidHostName, { message: 'host must be a host name such as my-app.example.com' }),
+  /** The secret that claims the host. */
+  token: z.string().min(1, 'token is required').max(512),
+});
+
+/** The local service a tunnel forwards to. */
+export const UpstreamSchema = z.discriminatedUnion('kind', [
+  z.object({
+    kind: z.literal('http'),
+    /** e.g. `http://127.0.0.1:3000`. */
+    target: httpUrl('upstream'),
+  }),
+]);
+
+/** A saved tunnel. */
+export const ProfileSchema = z.object({
+  id: z.string().min(1).max(64),
+  name: z.string().trim().min(1, 'name is required').max(100),
+  relay: RelaySchema,
+  upstream: UpstreamSchema,
+  /** Concurrent long-polls, i.e. visitor requests served at once. @default 8 */
+  workers: z.int().min(1).max(64).default(8),
+  /** Which Host the upstream sees. @default 'upstream' */
+  hostHeader: z.enum(['upstream', 'visitor']).default('upstream'),
+  /** Time the upstream has to answer before the visitor gets a 504. @default 60000 */
+  upstreamTimeoutMs: z.int().min(1000).max(600_000).default(60_000),
+  /** Start this tunnel when Porthole starts. @default false */
+  autoStart: z.boolean().default(false),
+});
+
+export type Profile = z.output<typeof ProfileSchema>;
+export type ProfileInput = z.input<typeof ProfileSchema>;
+
+/** The domain under which a relay URL's generated hosts live. */
+export function domainForRelay(relayUrl: string): string | null {
+  if (relayUrl.includes('{host}')) return relayUrl === PUBLIC_FPW_RELAY.url ? PUBLIC_FPW_RELAY.domain : null;
+  return null;
+}
+
+/** A five-word host under a domain. */
+export function generateHost(domain: string): string {
+  return `${fiveWordLabel()}.${domain}`;
+}
+
+/** Validates a profile, returning it with defaults applied, or the first problem in words. */
+export function parseProfile(input: unknown): { ok: true; profile: Profile } | { ok: false; error: string } {
+  const r = ProfileSchema.safeParse(input);
+  if (r.success) return { ok: true, profile: r.data };
+  const issue = r.error.issues[0]!;
+  return { ok: false, error: `${issue.path.join('.') || 'profile'}: ${issue.message}` };
+}
+
+export { randomToken };

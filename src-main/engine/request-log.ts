@@ -1,0 +1,205 @@
+import type { HeaderList } from './fpw-codec.ts';
+
+/** What a list of requests shows: small, cheap to push to a UI in batches. */
+export interface RequestSummary {
+  /** Porthole's own id for this record, unique per process. */
+  id: string;
+  /** The relay's id of the visitor request. */
+  relayId: string;
+  /** The tunnel (profile) this request came through. */
+  tunnelId: string;
+  /** When the worker received the request (ms since the epoch). */
+  startedAt: number;
+  /** Time from receipt to the end of the response body sent back, in ms; null while in flight. */
+  durationMs: number | null;
+  /** Time from receipt to the upstream's response headers, in ms; null if none arrived. */
+  upstreamMs: number | null;
+  visitorIp: string;
+  method: string;
+  /** Path and query as the visitor sent them. */
+  url: string;
+  /** Status sent back; null while in flight. */
+  status: number | null;
+  /** Real request body size in bytes. */
+  requestBytes: number;
+  /** Real response body size in bytes. */
+  responseBytes: number;
+  /** Why the request failed or was answered by Porthole itself, if it was. */
+  error: string | null;
+}
+
+/** A body preview: the first bytes of a body, and its real size. */
+export interface BodyPreview {
+  /** At most the preview cap of bytes. */
+  bytes: Buffer;
+  /** The body's real size. */
+  size: number;
+  /** True when `bytes` is shorter than the body. */
+  truncated: boolean;
+}
+
+/** Everything kept about one request. */
+export interface RequestRecord extends RequestSummary {
+  requestHeaders: HeaderList;
+  responseHeaders: HeaderList;
+  requestBody: BodyPreview;
+  responseBody: BodyPreview;
+  /** The whole request body when it was no larger than the replay cap, else null. */
+  replayBody: Buffer | null;
+}
+
+export interface RequestLogOptions {
+  /** Most records kept. @default 500 */
+  maxEntries?: number;
+  /** Most bytes kept over all records (headers, previews, replay bodies). @default 16 MiB */
+  maxBytes?: number;
+}
+
+function headerBytes(list: HeaderList): number {
+  let n = 0;
+  for (const [k, v] of list) n += k.length + v.length + 4;
+  return n;
+}
+
+/** Approximate memory a record holds, for the byte budget. */
+export function recordBytes(r: RequestRecord): number {
+  const replay = r.replayBody && r.replayBody !== r.requestBody.bytes ? r.replayBody.length : 0;
+  return (
+    256 +
+    r.url.length +
+    headerBytes(r.requestHeaders) +
+    headerBytes(r.responseHeaders) +
+    r.requestBody.bytes.length +
+    r.responseBody.bytes.length +
+    replay
+  );
+}
+
+/** A ring buffer of request records, bounded by count and by total bytes. */
+export class RequestLog {
+  readonly maxEntries: number;
+  readonly maxBytes: number;
+  readonly #records = new Map<string, { record: RequestRecord; bytes: number }>();
+  #bytes = 0;
+
+  constructor(opts: RequestLogOptions = {}) {
+    this.maxEntries = opts.maxEntries ?? 500;
+    this.maxBytes = opts.maxBytes ?? 16 * 1024 * 1024;
+  }
+
+  /** Number of records kept. */
+  get size(): number {
+    return this.#records.size;
+  }
+
+  /** Bytes the kept records account for. */
+  get bytes(): number {
+    return this.#bytes;
+  }
+
+  /** Adds or replaces a record (a record is added when a request starts and replaced when it ends). */
+  put(record: RequestRecord): void {
+    const old = this.#records.get(record.id);
+    if (old) {
+      this.#bytes -= old.bytes;
+      this.#records.delete(record.id);
+    }
+    const bytes = recordBytes(record);
+    this.#records.set(record.id, { record, bytes });
+    this.#bytes += bytes;
+    this.#evict();
+  }
+
+  #evict(): void {
+    for (const [id, entry] of this.#records) {
+      if (this.#records.size <= this.maxEntries && this.#bytes <= this.maxBytes) break;
+      // Never evict the newest record, even when it alone is over the budget.
+      if (this.#records.size === 1) break;
+      this.#records.delete(id);
+      this.#bytes -= entry.bytes;
+    }
+  }
+
+  get(id: string): RequestRecord | undefined {
+    return this.#records.get(id)?.record;
+  }
+
+  /** Records oldest first. */
+  list(): RequestRecord[] {
+    return [...this.#records.values()].map((e) => e.record);
+  }
+
+  clear(): void {
+    this.#records.clear();
+    this.#bytes = 0;
+  }
+}
+
+/** Returns the summary fields of a record, for pushing to a UI. */
+export function summarise(r: RequestRecord): RequestSummary {
+  return {
+    id: r.id,
+    relayId: r.relayId,
+    tunnelId: r.tunnelId,
+    startedAt: r.startedAt,
+    durationMs: r.durationMs,
+    upstreamMs: r.upstreamMs,
+    visitorIp: r.visitorIp,
+    method: r.method,
+    url: r.url,
+    status: r.status,
+    requestBytes: r.requestBytes,
+    responseBytes: r.responseBytes,
+    error: r.error,
+  };
+}
+
+/**
+ * Collects a body's preview, its size and (up to a cap) the whole body while it streams past,
+ * without copying more than it keeps.
+ */
+export class BodyCapture {
+  readonly #previewCap: number;
+  readonly #keepCap: number;
+  #chunks: Buffer[] = [];
+  #kept = 0;
+  #size = 0;
+
+  /**
+   * @param previewCap bytes of preview kept
+   * @param keepCap bytes kept whole (for replay); 0 keeps only the preview
+   */
+  constructor(previewCap: number, keepCap = 0) {
+    this.#previewCap = previewCap;
+    this.#keepCap = Math.max(previewCap, keepCap);
+  }
+
+  push(chunk: Buffer): void {
+    this.#size += chunk.length;
+    if (this.#kept >= this.#keepCap) return;
+    const room = this.#keepCap - this.#kept;
+    const piece = chunk.length <= room ? chunk : chunk.subarray(0, room);
+    this.#chunks.push(piece);
+    this.#kept += piece.length;
+  }
+
+  get size(): number {
+    return this.#size;
+  }
+
+  preview(): BodyPreview {
+    const all = this.#chunks.length === 1 ? this.#chunks[0]! : Buffer.concat(this.#chunks);
+    this.#chunks = all.length ? [all] : [];
+    // Copy the preview out so that a kept replay body larger than it can be freed separately.
+    const bytes = all.length > this.#previewCap ? Buffer.from(all.subarray(0, this.#previewCap)) : all;
+    return { bytes, size: this.#size, truncated: this.#size > bytes.length };
+  }
+
+  /** The whole body if it fit under the keep cap, else null. */
+  whole(): Buffer | null {
+    if (this.#size > this.#keepCap) return null;
+    const all = this.#chunks.length === 1 ? this.#chunks[0]! : Buffer.concat(this.#chunks);
+    this.#chunks = all.length ? [all] : [];
+    return all;
+  }
+}

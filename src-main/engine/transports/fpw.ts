@@ -1,0 +1,459 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Readable } from 'node:stream';
+import { Agent, EnvHttpProxyAgent, type Dispatcher } from 'undici';
+import { Backoff } from '../backoff.ts';
+import type { RequestBody } from '../undici-body.ts';
+import {
+  FPW,
+  FPW_USER_AGENT,
+  encodeHeaderJson,
+  firstValue,
+  parsePollAnswer,
+  type HeaderMap,
+  type VisitorRequest,
+} from '../fpw-codec.ts';
+
+/** The phases of a tunnel. */
+export type TunnelPhase = 'stopped' | 'starting' | 'online' | 'reconnecting' | 'failed';
+
+/** A phase with what a person needs to know about it. */
+export type PhaseState =
+  | { phase: 'stopped' }
+  | { phase: 'starting' }
+  | { phase: 'online'; publicUrl: string; since: number }
+  | { phase: 'reconnecting'; attempt: number; nextRetryAt: number; lastError: string }
+  | { phase: 'failed'; reason: string };
+
+/** What the worker sends back for one visitor request. */
+export interface Reply {
+  status: number;
+  /** Response headers, hop-by-hop and framing headers already removed (content-length only for HEAD/304). */
+  headers: HeaderMap;
+  body: Buffer | AsyncIterable<Buffer>;
+  /** The body's length, when known. */
+  bodyLength: number | null;
+  /** Called once: when the body has been handed to the relay connection, or with the error that stopped it. */
+  done?: (err?: Error) => void;
+}
+
+/** What the transport calls for each visitor request. */
+export interface RequestHandler {
+  /** Answers one visitor request; `body` is null when the request has none. */
+  request(req: VisitorRequest, body: Readable | null, bodyLength: number | null): Promise<Reply>;
+  /** Answers a poll whose visitor request could not be understood. */
+  malformed(id: string, error: string): Reply;
+}
+
+export interface FpwTransportOptions {
+  /** Where polls go; `{host}` is replaced by the host (the public FPW relay: `https://{host}/`). */
+  relayUrl: string;
+  /** The full public host name this tunnel serves. */
+  host: string;
+  /** The secret that claims the host. */
+  token: string;
+  /** Concurrent long-polls. @default 8 */
+  workers?: number;
+  handler: RequestHandler;
+  /** Called on every phase change. */
+  onPhase?: (state: PhaseState) => void;
+  /** Shared dispatcher (one per relay origin); by default {@link relayDispatcher}. */
+  dispatcher?: Dispatcher;
+  /** Header and body timeout of a poll; longer than any relay's hold time. @default 180000 */
+  pollTimeoutMs?: number;
+  /** Replies up to this size are kept so that a failed POST can be re-sent. @default 1 MiB */
+  resendCapBytes?: number;
+  /** A poll held this long without an error means the relay accepted the claim. @default 1500 */
+  heldAfterMs?: number;
+  backoff?: Backoff;
+  /** Clock, for tests. @default Date.now */
+  now?: () => number;
+}
+
+const REFUSED = new Set([401, 403, 404, 409]);
+
+/**
+ * The dispatcher for relay connections: keep-alive, no Nagle, timeouts longer than a long-poll,
+ * a header limit large enough for `fpw-header`, and `HTTPS_PROXY`/`HTTP_PROXY`/`NO_PROXY` honoured.
+ */
+export function relayDispatcher(pollTimeoutMs = 180_000): Dispatcher {
+  const opts = {
+    keepAliveTimeout: 60_000,
+    headersTimeout: pollTimeoutMs,
+    bodyTimeout: pollTimeoutMs,
+    maxHeaderSize: 256 * 1024,
+    connect: { noDelay: true },
+  };
+  const env = process.env;
+  const proxied = env['HTTPS_PROXY'] || env['https_proxy'] || env['HTTP_PROXY'] || env['http_proxy'];
+  return proxied ? new EnvHttpProxyAgent(opts) : new Agent(opts);
+}
+
+/** Turns a relay URL template into the poll URL for a host. */
+export function pollUrl(relayUrl: string, host: string): URL {
+  return new URL(relayUrl.replaceAll('{host}', host));
+}
+
+/** The public URL a tunnel has on a relay that does not say: the poll URL's scheme and port, and the host. */
+export function derivedPublicUrl(relayUrl: string, host: string): string {
+  const u = pollUrl(relayUrl, host);
+  return `${u.protocol}//${host}${u.port ? `:${u.port}` : ''}/`;
+}
+
+interface Slot {
+  controller: AbortController;
+  /** True while the slot's outstanding POST carries a reply (so it must not be aborted at stop). */
+  carriesReply: boolean;
+  /** True while a poll is outstanding. */
+  polling: boolean;
+}
+
+class Stopped extends Error {}
+
+/**
+ * The worker side of the FPW long-poll protocol: N concurrent polls, each carrying one visitor
+ * request at a time; the reply is the next poll.
+ */
+export class FpwTransport {
+  readonly host: string;
+  readonly #opts: FpwTransportOptions;
+  readonly #url: URL;
+  readonly #dispatcher: Dispatcher;
+  readonly #ownsDispatcher: boolean;
+  readonly #backoff: Backoff;
+  readonly #now: () => number;
+  readonly #workers: number;
+  readonly #resendCap: number;
+  #state: PhaseState = { phase: 'stopped' };
+  #running = false;
+  #stopping = false;
+  #retryAt = 0;
+  #wake = new AbortController();
+  #slots = new Set<Slot>();
+  #loops: Promise<void>[] = [];
+  #publicUrl: string;
+
+  constructor(opts: FpwTransportOptions) {
+    this.#opts = opts;
+    this.host = opts.host;
+    this.#url = pollUrl(opts.relayUrl, opts.host);
+    this.#ownsDispatcher = !opts.dispatcher;
+    this.#dispatcher = opts.dispatcher ?? relayDispatcher(opts.pollTimeoutMs);
+    this.#backoff = opts.backoff ?? new Backoff();
+    this.#now = opts.now ?? Date.now;
+    this.#workers = Math.max(1, opts.workers ?? 8);
+    this.#resendCap = opts.resendCapBytes ?? 1024 * 1024;
+    this.#publicUrl = derivedPublicUrl(opts.relayUrl, opts.host);
+  }
+
+  get state(): PhaseState {
+    return this.#state;
+  }
+
+  /** The URL visitors use: what the relay announced, else derived from the relay URL. */
+  get publicUrl(): string {
+    return this.#publicUrl;
+  }
+
+  /** Starts polling. Resolves at once; follow the phase through `onPhase`. */
+  start(): void {
+    if (this.#running) return;
+    this.#running = true;
+    this.#stopping = false;
+    this.#backoff.reset();
+    this.#retryAt = 0;
+    this.#setState({ phase: 'starting' });
+    this.#loops = Array.from({ length: this.#workers }, () => this.#loop());
+  }
+
+  /**
+   * Stops polling. Requests being answered get up to `graceMs` to finish; then every connection is
+   * closed.
+   */
+  async stop(graceMs = 5000): Promise<void> {
+    if (!this.#running) return;
+    this.#stopping = true;
+    this.#wake.abort();
+    for (const slot of this.#slots) if (slot.polling && !slot.carriesReply) slot.controller.abort(new Stopped());
+    const all = Promise.allSettled(this.#loops);
+    const timer = sleep(graceMs, undefined, { ref: false });
+    await Promise.race([all, timer]);
+    for (const slot of this.#slots) slot.controller.abort(new Stopped());
+    await all;
+    this.#running = false;
+    if (this.#ownsDispatcher) await this.#dispatcher.close().catch(() => undefined);
+    if (this.#state.phase !== 'failed') this.#setState({ phase: 'stopped' });
+  }
+
+  #setState(state: PhaseState): void {
+    this.#state = state;
+    this.#opts.onPhase?.(state);
+  }
+
+  #online(publicUrl?: string): void {
+    if (this.#stopping) return;
+    if (publicUrl) this.#publicUrl = publicUrl;
+    const now = this.#now();
+    this.#backoff.healthy(now);
+    if (this.#state.phase !== 'online' || (publicUrl && this.#state.publicUrl !== publicUrl)) {
+      this.#setState({ phase: 'online', publicUrl: this.#publicUrl, since: now });
+    }
+  }
+
+  #failure(message: string): void {
+    if (this.#stopping || this.#state.phase === 'failed') return;
+    const now = this.#now();
+    if (this.#state.phase === 'reconnecting' && now < this.#retryAt) return;
+    const delay = this.#backoff.fail(now);
+    this.#retryAt = now + delay;
+    this.#setState({ phase: 'reconnecting', attempt: this.#backoff.attempt, nextRetryAt: this.#retryAt, lastError: message });
+  }
+
+  #refused(status: number, message: string): void {
+    if (this.#stopping) return;
+    this.#stopping = true;
+    this.#setState({ phase: 'failed', reason: message || `the relay refused the claim (HTTP ${status})` });
+    this.#wake.abort();
+    for (const slot of this.#slots) if (!slot.carriesReply) slot.controller.abort(new Stopped());
+    // Loops end by themselves; release the connections once they have.
+    void Promise.allSettled(this.#loops).then(() => {
+      this.#running = false;
+      if (this.#ownsDispatcher) return this.#dispatcher.close().catch(() => undefined);
+      return undefined;
+    });
+  }
+
+  async #gate(): Promise<void> {
+    const wait = this.#retryAt - this.#now();
+    if (wait <= 0 || this.#stopping) return;
+    try {
+      await sleep(wait, undefined, { signal: this.#wake.signal });
+    } catch {
+      // woken by stop()
+    }
+  }
+
+  #headers(reply: Reply | null, final: boolean): Record<string, string> {
+    const h: Record<string, string> = {
+      [FPW.host]: this.host,
+      [FPW.token]: this.#opts.token,
+      'user-agent': FPW_USER_AGENT,
+      'content-type': 'application/octet-stream',
+    };
+    if (reply) {
+      // Kept on the reply object so that a re-send carries the same id.
+      const r = reply as Reply & { id: string; headerJson: string };
+      h[FPW.id] = r.id;
+      h[FPW.rid] = r.id;
+      h[FPW.status] = String(r.status);
+      h[FPW.header] = r.headerJson;
+      if (r.bodyLength !== null) h['content-length'] = String(r.bodyLength);
+    } else {
+      h['content-length'] = '0';
+    }
+    // Porthole's relay answers a final reply at once instead of holding it as a poll.
+    if (final) h['fpw-close'] = '1';
+    return h;
+  }
+
+  async #loop(): Promise<void> {
+    const slot: Slot = { controller: new AbortController(), carriesReply: false, polling: false };
+    this.#slots.add(slot);
+    let reply: (Reply & { id: string; headerJson: string }) | null = null;
+    try {
+      while (!this.#stopping || reply) {
+        if (!reply) await this.#gate();
+        if (this.#stopping && !reply) break;
+        slot.controller = new AbortController();
+        slot.carriesReply = reply !== null;
+        slot.polling = true;
+        const sent = reply;
+        const held = setTimeout(() => this.#online(), this.#opts.heldAfterMs ?? 1500);
+        let res: Dispatcher.ResponseData;
+        try {
+          res = await this.#dispatcher.request({
+            origin: this.#url.origin,
+            path: this.#url.pathname + this.#url.search,
+            method: 'POST',
+            headers: this.#headers(sent, this.#stopping),
+            body: sent ? (this.#bodyOf(sent) as RequestBody) : null,
+            signal: slot.controller.signal,
+          });
+        } catch (err) {
+          clearTimeout(held);
+          slot.polling = false;
+          if (sent && !Buffer.isBuffer(sent.body)) {
+            // A streamed reply cannot be re-sent; the relay aborts that visitor's connection.
+            sent.done?.(err as Error);
+            reply = null;
+          }
+          if (err instanceof Stopped || (slot.controller.signal.aborted && this.#stopping)) {
+            reply?.done?.(new Error('stopped before the reply was delivered'));
+            reply = null;
+            break;
+          }
+          this.#failure(describeNetworkError(err, this.#url));
+          continue;
+        }
+        clearTimeout(held);
+        slot.polling = false;
+        const status = res.statusCode;
+        if (status === 200 || status === 204) {
+          reply = null;
+          const answer = parsePollAnswer((name) => firstValue(res.headers[name]));
+          if (answer.kind === 'idle') {
+            await res.body.dump().catch(() => undefined);
+            if (this.#stopping) break;
+            this.#online(answer.publicUrl);
+            continue;
+          }
+          this.#online();
+          if (answer.kind === 'malformed') {
+            await res.body.dump().catch(() => undefined);
+            reply = await this.#prepare(answer.id, this.#opts.handler.malformed(answer.id, answer.error));
+            continue;
+          }
+          const lengthHeader = firstValue(res.headers['content-length']);
+          const length = lengthHeader !== undefined && /^\d+$/.test(lengthHeader) ? Number(lengthHeader) : null;
+          const body = length === 0 ? null : res.body;
+          if (body === null) await res.body.dump().catch(() => undefined);
+          let r: Reply;
+          try {
+            r = await this.#opts.handler.request(answer.request, body, length);
+          } catch (err) {
+            r = this.#opts.handler.malformed(answer.request.id, (err as Error).message);
+          }
+          if (body && !res.body.readableEnded) res.body.destroy();
+          reply = await this.#prepare(answer.request.id, r);
+          continue;
+        }
+        const text = await readText(res.body);
+        if (REFUSED.has(status)) {
+          this.#refused(status, relayMessage(status, text));
+          if (sent) sent.done?.(new Error(`relay refused the reply (HTTP ${status})`));
+          reply = null;
+          break;
+        }
+        // 5xx (Cloudflare's 502/520-524), 429 and anything unexpected: try again later, same reply.
+        if (sent && !Buffer.isBuffer(sent.body)) {
+          sent.done?.(new Error(`relay answered HTTP ${status}`));
+          reply = null;
+        }
+        this.#failure(`relay answered HTTP ${status}${text ? `: ${text.slice(0, 200)}` : ''}`);
+      }
+    } finally {
+      slot.polling = false;
+      this.#slots.delete(slot);
+    }
+  }
+
+  /** Fixes the reply's id and header JSON, and buffers its body when it fits under the re-send cap. */
+  async #prepare(id: string, reply: Reply): Promise<Reply & { id: string; headerJson: string }> {
+    const report = reply.done;
+    let reported = false;
+    reply = { ...reply, done: (err) => {
+      if (reported) return;
+      reported = true;
+      report?.(err);
+    } };
+    let headerJson: string;
+    try {
+      headerJson = encodeHeaderJson(reply.headers);
+    } catch (err) {
+      reply = { status: 502, headers: { 'content-type': 'text/plain; charset=utf-8' }, body: Buffer.from((err as Error).message), bodyLength: null, done: reply.done };
+      headerJson = encodeHeaderJson(reply.headers);
+    }
+    let { body, bodyLength } = reply;
+    if (!Buffer.isBuffer(body) && (bodyLength === null || bodyLength <= this.#resendCap)) {
+      const chunks: Buffer[] = [];
+      let size = 0;
+      const it = body[Symbol.asyncIterator]();
+      let ended = false;
+      try {
+        while (size <= this.#resendCap) {
+          const next = await it.next();
+          if (next.done) {
+            ended = true;
+            break;
+          }
+          chunks.push(next.value);
+          size += next.value.length;
+        }
+      } catch (err) {
+        // The upstream broke before the head went out: the visitor gets a clear error instead.
+        reply.done?.(err as Error);
+        const msg = Buffer.from(`upstream response broke off: ${(err as Error).message}`);
+        return { id, status: 502, headers: { 'content-type': 'text/plain; charset=utf-8' }, body: msg, bodyLength: msg.length, headerJson: encodeHeaderJson({ 'content-type': 'text/plain; charset=utf-8' }) };
+      }
+      if (ended) {
+        body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+        bodyLength = body.length;
+      } else {
+        body = (async function* () {
+          yield* chunks;
+          for (let n = await it.next(); !n.done; n = await it.next()) yield n.value;
+        })();
+      }
+    } else if (Buffer.isBuffer(body)) {
+      bodyLength = body.length;
+    }
+    return { ...reply, id, headerJson, body, bodyLength };
+  }
+
+  /** The POST body of a reply; reports `done` once every byte has been handed to the socket. */
+  #bodyOf(reply: Reply): AsyncIterable<Buffer> {
+    const { body, done } = reply;
+    return (async function* () {
+      try {
+        if (Buffer.isBuffer(body)) {
+          if (body.length) yield body;
+        } else {
+          yield* body;
+        }
+      } catch (err) {
+        done?.(err as Error);
+        throw err;
+      }
+      done?.();
+    })();
+  }
+}
+
+async function readText(body: Dispatcher.ResponseData['body']): Promise<string> {
+  try {
+    const text = await body.text();
+    return text.length > 2000 ? text.slice(0, 2000) : text;
+  } catch {
+    return '';
+  }
+}
+
+/** The relay's own words for a refusal, taken from its page when it sent HTML. */
+function relayMessage(status: number, text: string): string {
+  const plain = text
+    .replace(/<(style|script|title)[^>]*>[\s\S]*?<\/\1>/gi, ' ')
+    .replace(/<[^>]+>/g, ' ')
+    .replace(/\s+/g, ' ')
+    .trim();
+  return `the relay refused the claim (HTTP ${status})${plain ? `: ${plain.slice(0, 300)}` : ''}`;
+}
+
+/** A sentence about a failed relay connection. */
+export function describeNetworkError(err: unknown, url: URL): string {
+  const e = err as { code?: string; message?: string; cause?: { code?: string; message?: string } };
+  const code = e.code ?? e.cause?.code;
+  switch (code) {
+    case 'ECONNREFUSED':
+      return `relay ${url.host} refused the connection (is it running?)`;
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+      return `relay host ${url.hostname} does not resolve`;
+    case 'ECONNRESET':
+    case 'UND_ERR_SOCKET':
+      return `connection to relay ${url.host} was closed`;
+    case 'UND_ERR_HEADERS_TIMEOUT':
+    case 'UND_ERR_BODY_TIMEOUT':
+      return `relay ${url.host} stopped answering`;
+    default:
+      return `relay ${url.host}: ${e.message ?? String(err)}${code ? ` (${code})` : ''}`;
+  }
+}

@@ -1,0 +1,102 @@
+import { Pool, type Dispatcher } from 'undici';
+import type { RequestBody } from '../undici-body.ts';
+import { firstValue, stripHopByHop, type HeaderMap } from '../fpw-codec.ts';
+import { UpstreamError, type Upstream, type UpstreamRequest, type UpstreamResponse } from './upstream.ts';
+
+export interface HttpUpstreamOptions {
+  /** The service, e.g. `http://127.0.0.1:3000` (a path prefix is kept). */
+  target: string;
+  /** `upstream` rewrites Host to the target's; `visitor` keeps the visitor's. @default 'upstream' */
+  hostHeader?: 'upstream' | 'visitor';
+  /** Time allowed for the response head, and between body chunks. @default 60000 */
+  timeoutMs?: number;
+  /** Injected for tests and for a proxy; by default one keep-alive pool to the target. */
+  dispatcher?: Dispatcher;
+}
+
+/** Forwards visitor requests to an HTTP(S) service over a keep-alive undici pool. */
+export class HttpUpstream implements Upstream {
+  readonly target: string;
+  readonly #url: URL;
+  readonly #prefix: string;
+  readonly #hostHeader: 'upstream' | 'visitor';
+  readonly #timeoutMs: number;
+  readonly #dispatcher: Dispatcher;
+  readonly #ownsDispatcher: boolean;
+
+  constructor(opts: HttpUpstreamOptions) {
+    this.#url = new URL(opts.target);
+    if (this.#url.protocol !== 'http:' && this.#url.protocol !== 'https:') {
+      throw new Error(`upstream must be an http:// or https:// URL, not ${opts.target}`);
+    }
+    this.target = this.#url.origin + (this.#url.pathname === '/' ? '' : this.#url.pathname);
+    this.#prefix = this.#url.pathname.replace(/\/$/, '');
+    this.#hostHeader = opts.hostHeader ?? 'upstream';
+    this.#timeoutMs = opts.timeoutMs ?? 60_000;
+    this.#ownsDispatcher = !opts.dispatcher;
+    this.#dispatcher =
+      opts.dispatcher ??
+      new Pool(this.#url.origin, {
+        keepAliveTimeout: 30_000,
+        headersTimeout: this.#timeoutMs,
+        bodyTimeout: this.#timeoutMs,
+        maxHeaderSize: 256 * 1024,
+        connect: { noDelay: true },
+      });
+  }
+
+  async handle(req: UpstreamRequest, signal: AbortSignal): Promise<UpstreamResponse> {
+    const headers = stripHopByHop(req.headers, { dropContentLength: true });
+    // undici refuses Expect (it cannot do 100-continue); the relay already has the whole body.
+    delete headers['expect'];
+    const visitorHost = firstValue(headers['host']);
+    if (this.#hostHeader === 'upstream' || !visitorHost) headers['host'] = this.#url.host;
+    headers['x-forwarded-for'] = req.forwardedFor ?? req.visitorIp;
+    if (!headers['x-forwarded-for']) delete headers['x-forwarded-for'];
+    headers['x-forwarded-proto'] = req.publicScheme;
+    if (visitorHost) headers['x-forwarded-host'] = visitorHost;
+    if (req.bodyLength !== null && req.body !== null) headers['content-length'] = String(req.bodyLength);
+
+    let res: Dispatcher.ResponseData;
+    try {
+      res = await this.#dispatcher.request({
+        origin: this.#url.origin,
+        path: this.#prefix + req.path,
+        method: req.method,
+        headers,
+        body: req.body as RequestBody,
+        signal,
+        headersTimeout: this.#timeoutMs,
+        bodyTimeout: this.#timeoutMs,
+      });
+    } catch (err) {
+      throw toUpstreamError(err, this.target, this.#timeoutMs);
+    }
+    const length = firstValue(res.headers['content-length']);
+    const out: HeaderMap = Object.create(null) as HeaderMap;
+    for (const [name, value] of Object.entries(res.headers)) if (value !== undefined) out[name] = value;
+    return {
+      status: res.statusCode,
+      headers: out,
+      body: res.body,
+      bodyLength: length !== undefined && /^\d+$/.test(length) ? Number(length) : null,
+    };
+  }
+
+  async close(): Promise<void> {
+    if (this.#ownsDispatcher) await this.#dispatcher.close();
+  }
+}
+
+/** Maps a network or undici error to what the visitor should see. */
+export function toUpstreamError(err: unknown, target: string, timeoutMs: number): UpstreamError {
+  const e = err as { code?: string; message?: string; cause?: { code?: string } };
+  const code = e.code ?? e.cause?.code ?? '';
+  if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT') {
+    return new UpstreamError(504, `${target} did not answer within ${Math.round(timeoutMs / 1000)} s`);
+  }
+  if (code === 'UND_ERR_CONNECT_TIMEOUT') return new UpstreamError(504, `connecting to ${target} timed out`);
+  if (code === 'ECONNREFUSED') return new UpstreamError(502, `nothing is listening at ${target} (connection refused)`);
+  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return new UpstreamError(502, `the name in ${target} does not resolve`);
+  return new UpstreamError(502, `${target} failed: ${e.message ?? String(err)}${code ? ` (${code})` : ''}`);
+}

@@ -1,0 +1,59 @@
+import type { Readable } from 'node:stream';
+import type { HeaderMap } from '../fpw-codec.ts';
+
+/** A visitor request, as the tunnel hands it to an upstream. */
+export interface UpstreamRequest {
+  method: string;
+  /** Path and query, starting with `/`. */
+  path: string;
+  /** The visitor's headers (lower-case names, repeats as arrays), hop-by-hop headers removed. */
+  headers: HeaderMap;
+  /** The request body, or null when there is none. */
+  body: Readable | AsyncIterable<Buffer> | Buffer | null;
+  /** The body's length when known. */
+  bodyLength: number | null;
+  /** The visitor's IP as the relay reports it. */
+  visitorIp: string;
+  /** The `X-Forwarded-For` chain the relay sent, if any. */
+  forwardedFor: string | undefined;
+  /** `http` or `https`: how the visitor reached the relay. */
+  publicScheme: 'http' | 'https';
+}
+
+/** The upstream's answer. */
+export interface UpstreamResponse {
+  status: number;
+  /** Response headers (lower-case names, repeats as arrays). */
+  headers: HeaderMap;
+  /** The response body. */
+  body: AsyncIterable<Buffer>;
+  /** The body's length, when the upstream said. */
+  bodyLength: number | null;
+  /** Text the upstream reported on a side channel (PHP's stderr), for the request log. */
+  diagnostics?: string;
+}
+
+/** Thrown by an upstream for failures the visitor sees as a Porthole page. */
+export class UpstreamError extends Error {
+  override name = 'UpstreamError';
+  /** 502 for an unreachable or broken upstream, 504 for one that took too long. */
+  readonly status: 502 | 504;
+
+  constructor(status: 502 | 504, message: string) {
+    super(message);
+    this.status = status;
+  }
+}
+
+/** Something a tunnel forwards visitor requests to. */
+export interface Upstream {
+  /** A short description for pages and logs, e.g. `http://127.0.0.1:3000`. */
+  readonly target: string;
+  /**
+   * Sends one request upstream and resolves with the response head; the body streams after.
+   * @throws UpstreamError when the upstream cannot answer.
+   */
+  handle(request: UpstreamRequest, signal: AbortSignal): Promise<UpstreamResponse>;
+  /** Releases connections. */
+  close(): Promise<void>;
+}

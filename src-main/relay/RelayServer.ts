@@ -1,0 +1,648 @@
+import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
+import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import https from 'node:https';
+import { BlockList, isIPv4, isIPv6, type AddressInfo, type Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import {
+  FPW,
+  FpwProtocolError,
+  decodeHeaderJson,
+  encodeHeaderJson,
+  firstValue,
+  headerListFromMap,
+  stripHopByHop,
+  type HeaderMap,
+} from '../engine/fpw-codec.ts';
+import { isValidHostName, normaliseHost } from '../engine/host-words.ts';
+import { HTML_TYPE, errorPage } from '../engine/pages.ts';
+
+export interface RelayOptions {
+  /** @default 8080 (0 picks a free port) */
+  port?: number;
+  /** @default '127.0.0.1' */
+  bind?: string;
+  /** Hosts must be this domain or under it. @default null (any host) */
+  domain?: string | null;
+  /** Tokens allowed to claim hosts; null lets any token claim a free host. @default null */
+  tokens?: ReadonlySet<string> | null;
+  /** Proxies (CIDR) whose `X-Forwarded-For` is believed. @default [] */
+  trustProxy?: readonly string[];
+  /** Visitors whose Host matches no claim go to this host. @default null */
+  defaultHost?: string | null;
+  /** PEM certificate and key: serve HTTPS. */
+  tls?: { cert: string | Buffer; key: string | Buffer } | null;
+  /** How long a poll is held before an idle answer. @default 55000 */
+  holdMs?: number;
+  /** How long a visitor waits for the worker's reply. @default 90000 */
+  replyTimeoutMs?: number;
+  /** How long a visitor waits in the queue for a free worker. @default 30000 */
+  queueTimeoutMs?: number;
+  /** Visitors waiting per host. @default 256 */
+  queueLimit?: number;
+  /** Largest visitor request body. @default 100 MiB */
+  maxBodyBytes?: number;
+  /** Largest visitor request head (all headers). @default 32 KiB */
+  maxHeaderBytes?: number;
+  /** How long a claim outlives its last worker. @default 60000 */
+  claimGraceMs?: number;
+  /** The port visitors use, when it is not the one the relay listens on (behind a proxy). */
+  publicPort?: number | null;
+  /** The scheme visitors use, when it is not the relay's own. */
+  publicScheme?: 'http' | 'https' | null;
+  /** One line per visitor request and notable events. @default nothing */
+  log?: (line: string) => void;
+  /** Clock, for tests. @default Date.now */
+  now?: () => number;
+}
+
+interface Poll {
+  res: ServerResponse;
+  timer: NodeJS.Timeout;
+}
+
+interface Visitor {
+  req: IncomingMessage;
+  res: ServerResponse;
+  host: string;
+  ip: string;
+  chain: string;
+  started: number;
+  timer: NodeJS.Timeout | null;
+  /** Set once a worker has taken the request. */
+  id: string | null;
+  done: boolean;
+  bytesOut: number;
+}
+
+interface HostEntry {
+  host: string;
+  token: string;
+  polls: Poll[];
+  queue: Visitor[];
+  pending: Map<string, Visitor>;
+  /** Worker POSTs currently being read (replies streaming in). */
+  busy: number;
+  lastSeen: number;
+}
+
+/** Answers a visitor sees, so that the README and the tests speak of the same thing. */
+export const RELAY_ANSWERS = {
+  unknownHost: 404,
+  noWorker: 503,
+  queueFull: 503,
+  queueTimeout: 504,
+  replyTimeout: 504,
+  bodyTooLarge: 413,
+  headersTooLarge: 431,
+  upgrade: 501,
+} as const;
+
+const ONLINE_WINDOW_MS = 5000;
+
+/** The server side of the FPW long-poll protocol. */
+export class RelayServer {
+  readonly #opts: Required<Omit<RelayOptions, 'tls' | 'log' | 'publicPort' | 'publicScheme' | 'domain' | 'defaultHost' | 'tokens'>> &
+    Pick<RelayOptions, 'tls' | 'log' | 'publicPort' | 'publicScheme'>;
+  readonly #domain: string | null;
+  readonly #defaultHost: string | null;
+  readonly #tokens: ReadonlySet<string> | null;
+  readonly #trusted = new BlockList();
+  readonly #hasTrusted: boolean;
+  readonly #hosts = new Map<string, HostEntry>();
+  readonly #seenSockets = new WeakSet<Socket>();
+  readonly #server: http.Server | https.Server;
+  #sweep: NodeJS.Timeout | null = null;
+  #closing = false;
+  #port = 0;
+
+  constructor(opts: RelayOptions = {}) {
+    this.#opts = {
+      port: opts.port ?? 8080,
+      bind: opts.bind ?? '127.0.0.1',
+      trustProxy: opts.trustProxy ?? [],
+      holdMs: opts.holdMs ?? 55_000,
+      replyTimeoutMs: opts.replyTimeoutMs ?? 90_000,
+      queueTimeoutMs: opts.queueTimeoutMs ?? 30_000,
+      queueLimit: opts.queueLimit ?? 256,
+      maxBodyBytes: opts.maxBodyBytes ?? 100 * 1024 * 1024,
+      maxHeaderBytes: opts.maxHeaderBytes ?? 32 * 1024,
+      claimGraceMs: opts.claimGraceMs ?? 60_000,
+      now: opts.now ?? Date.now,
+      tls: opts.tls,
+      log: opts.log,
+      publicPort: opts.publicPort,
+      publicScheme: opts.publicScheme,
+    };
+    this.#domain = opts.domain ? opts.domain.toLowerCase().replace(/^\.|\.$/g, '') : null;
+    this.#defaultHost = opts.defaultHost ? opts.defaultHost.toLowerCase() : null;
+    this.#tokens = opts.tokens ?? null;
+    for (const cidr of this.#opts.trustProxy) addCidr(this.#trusted, cidr);
+    this.#hasTrusted = this.#opts.trustProxy.length > 0;
+    const serverOpts: http.ServerOptions = {
+      // fpw-header carries every header of a response in one header: the worker leg needs room.
+      maxHeaderSize: 256 * 1024,
+      keepAliveTimeout: 30_000,
+      requestTimeout: 0,
+      noDelay: true,
+    };
+    const handler = (req: IncomingMessage, res: ServerResponse): void => this.#onRequest(req, res);
+    this.#server = opts.tls
+      ? https.createServer({ ...serverOpts, cert: opts.tls.cert, key: opts.tls.key }, handler)
+      : http.createServer(serverOpts, handler);
+    this.#server.on('upgrade', (req: IncomingMessage, socket: Duplex) => this.#refuseRaw(req, socket, 'upgrade'));
+    this.#server.on('connect', (req: IncomingMessage, socket: Duplex) => this.#refuseRaw(req, socket, 'connect'));
+    this.#server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
+      if (!socket.writable) {
+        socket.destroy();
+        return;
+      }
+      const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
+      const page = errorPage(status, status === 431 ? 'Request Header Fields Too Large' : 'Bad Request', 'The relay could not read this request.');
+      socket.end(Buffer.concat([Buffer.from(`HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\ncontent-type: ${HTML_TYPE}\r\ncontent-length: ${page.length}\r\nconnection: close\r\n\r\n`), page]));
+    });
+  }
+
+  /** Starts listening; resolves with the bound port. */
+  async listen(): Promise<number> {
+    this.#server.listen(this.#opts.port, this.#opts.bind);
+    await once(this.#server, 'listening');
+    this.#port = (this.#server.address() as AddressInfo).port;
+    this.#sweep = setInterval(() => this.#expire(), 1000);
+    this.#sweep.unref();
+    return this.#port;
+  }
+
+  /** The port the relay listens on. */
+  get port(): number {
+    return this.#port;
+  }
+
+  /** `http://127.0.0.1:PORT` (or https), the address workers poll. */
+  get url(): string {
+    const host = this.#opts.bind.includes(':') ? `[${this.#opts.bind}]` : this.#opts.bind === '0.0.0.0' ? '127.0.0.1' : this.#opts.bind;
+    return `${this.#opts.tls ? 'https' : 'http'}://${host}:${this.#port}`;
+  }
+
+  /** The URL visitors use for a host. */
+  publicUrl(host: string): string {
+    const scheme = this.#opts.publicScheme ?? (this.#opts.tls ? 'https' : 'http');
+    const port = this.#opts.publicPort ?? this.#port;
+    const defaultPort = scheme === 'https' ? 443 : 80;
+    return `${scheme}://${host}${port === defaultPort ? '' : `:${port}`}/`;
+  }
+
+  /** Hosts claimed now, with their workers' state; for /healthz and tests. */
+  hosts(): Array<{ host: string; polls: number; queued: number; pending: number }> {
+    return [...this.#hosts.values()].map((e) => ({ host: e.host, polls: e.polls.length, queued: e.queue.length, pending: e.pending.size }));
+  }
+
+  /**
+   * Stops accepting connections, answers held polls, lets visitors in flight finish for up to
+   * `graceMs`, then closes every connection.
+   */
+  async close(graceMs = 5000): Promise<void> {
+    if (this.#closing) return;
+    this.#closing = true;
+    if (this.#sweep) clearInterval(this.#sweep);
+    const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
+    for (const entry of this.#hosts.values()) {
+      for (const poll of entry.polls.splice(0)) this.#answerIdle(poll);
+      for (const v of entry.queue.splice(0)) this.#fail(v, 503, 'Service Unavailable', 'The relay is shutting down.');
+    }
+    const deadline = this.#opts.now() + graceMs;
+    while (this.#inFlight() > 0 && this.#opts.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    for (const entry of this.#hosts.values()) {
+      for (const v of entry.pending.values()) this.#fail(v, 503, 'Service Unavailable', 'The relay shut down before the worker answered.');
+      for (const poll of entry.polls.splice(0)) this.#answerIdle(poll);
+    }
+    this.#server.closeIdleConnections();
+    setTimeout(() => this.#server.closeAllConnections(), 200).unref();
+    await closed;
+  }
+
+  #inFlight(): number {
+    let n = 0;
+    for (const e of this.#hosts.values()) n += e.pending.size + e.busy;
+    return n;
+  }
+
+  #log(line: string): void {
+    this.#opts.log?.(line);
+  }
+
+  // ---- routing -------------------------------------------------------------------------------
+
+  #onRequest(req: IncomingMessage, res: ServerResponse): void {
+    res.on('error', () => undefined);
+    const fpwHost = req.headers[FPW.host];
+    const fpwToken = req.headers[FPW.token];
+    if (fpwToken !== undefined && fpwHost === undefined) {
+      return this.#page(res, 400, 'Bad Request', 'A poll must carry fpw-host with fpw-token.');
+    }
+    if (req.method === 'POST' && typeof fpwHost === 'string' && typeof fpwToken === 'string') {
+      return this.#onWorker(req, res, fpwHost, fpwToken);
+    }
+    this.#onVisitor(req, res);
+  }
+
+  #page(res: ServerResponse, status: number, title: string, message: string, extra: Record<string, string> = {}): void {
+    if (res.headersSent) {
+      res.destroy();
+      return;
+    }
+    const body = errorPage(status, title, message, 'Porthole relay');
+    res.writeHead(status, { 'content-type': HTML_TYPE, 'content-length': body.length, 'cache-control': 'no-store', ...extra });
+    res.end(res.req.method === 'HEAD' ? undefined : body);
+  }
+
+  #refuseRaw(req: IncomingMessage, socket: Duplex, kind: 'upgrade' | 'connect'): void {
+    const ws = kind === 'upgrade' && /websocket/i.test(String(req.headers.upgrade ?? ''));
+    const message = ws
+      ? 'WebSocket connections cannot travel through an FPW tunnel: the FPW protocol carries only request/response HTTP.'
+      : `This relay does not support ${kind === 'connect' ? 'CONNECT' : 'protocol upgrades'}.`;
+    const page = errorPage(501, 'Not Implemented', message, 'Porthole relay');
+    socket.on('error', () => undefined);
+    socket.end(Buffer.concat([Buffer.from(`HTTP/1.1 501 Not Implemented\r\ncontent-type: ${HTML_TYPE}\r\ncontent-length: ${page.length}\r\nconnection: close\r\n\r\n`), page]));
+    this.#log(`${new Date().toISOString()} ${peerAddress(req.socket)} ${normaliseHost(req.headers.host)} ${req.method} ${req.url} 501 0ms upgrade refused`);
+  }
+
+  // ---- visitors ------------------------------------------------------------------------------
+
+  #onVisitor(req: IncomingMessage, res: ServerResponse): void {
+    const started = this.#opts.now();
+    const host = normaliseHost(req.headers.host);
+    const { ip, chain } = this.#visitorIp(req);
+    let entry = this.#hosts.get(host);
+    const v: Visitor = { req, res, host, ip, chain, started, timer: null, id: null, done: false, bytesOut: 0 };
+    res.on('finish', () => this.#logVisitor(v, res.statusCode));
+    if (!entry) {
+      if (req.method === 'GET' && (req.url === '/healthz' || req.url?.startsWith('/healthz?'))) {
+        const body = Buffer.from(JSON.stringify({ ok: true, domain: this.#domain, hosts: this.#hosts.size }));
+        res.writeHead(200, { 'content-type': 'application/json', 'content-length': body.length, 'cache-control': 'no-store' });
+        res.end(body);
+        return;
+      }
+      if (this.#defaultHost) entry = this.#hosts.get(this.#defaultHost);
+      if (!entry) {
+        const wanted = this.#defaultHost ?? host;
+        if (this.#defaultHost) {
+          return this.#page(res, 503, 'Service Unavailable', `No worker is online for ${wanted}.`, { 'retry-after': '5' });
+        }
+        return this.#page(res, 404, 'Not Found', `No tunnel serves ${host || 'this address'} on this relay.`);
+      }
+    }
+    if (headBytes(req) > this.#opts.maxHeaderBytes) {
+      return this.#page(res, 431, 'Request Header Fields Too Large', `The request's headers exceed ${this.#opts.maxHeaderBytes} bytes.`);
+    }
+    const length = req.headers['content-length'];
+    if (length !== undefined && Number(length) > this.#opts.maxBodyBytes) {
+      req.resume();
+      return this.#page(res, 413, 'Content Too Large', `The request body exceeds ${formatBytes(this.#opts.maxBodyBytes)}.`, { connection: 'close' });
+    }
+    v.host = entry.host;
+    res.once('close', () => {
+      if (!res.writableFinished && !v.done) this.#abandon(v, entry);
+    });
+    if (entry.polls.length) return this.#dispatch(entry, v);
+    if (!this.#workerOnline(entry)) {
+      return this.#page(res, 503, 'Service Unavailable', `No worker is online for ${entry.host}. Start the tunnel and try again.`, { 'retry-after': '5' });
+    }
+    if (entry.queue.length >= this.#opts.queueLimit) {
+      return this.#page(res, 503, 'Service Unavailable', `${entry.host} is busy: ${this.#opts.queueLimit} requests are already waiting.`, { 'retry-after': '2' });
+    }
+    v.timer = setTimeout(() => {
+      const i = entry.queue.indexOf(v);
+      if (i !== -1) entry.queue.splice(i, 1);
+      this.#fail(v, 504, 'Gateway Timeout', `No worker of ${entry.host} was free within ${Math.round(this.#opts.queueTimeoutMs / 1000)} s.`);
+    }, this.#opts.queueTimeoutMs);
+    entry.queue.push(v);
+  }
+
+  /** The visitor's IP and the X-Forwarded-For chain from it to us. */
+  #visitorIp(req: IncomingMessage): { ip: string; chain: string } {
+    const peer = peerAddress(req.socket);
+    if (!this.#hasTrusted || !this.#isTrusted(peer)) return { ip: peer, chain: peer };
+    const raw = req.headers['x-forwarded-for'];
+    const hops = (Array.isArray(raw) ? raw.join(',') : (raw ?? ''))
+      .split(',')
+      .map((s) => normaliseIp(s.trim()))
+      .filter(Boolean);
+    hops.push(peer);
+    let i = hops.length - 1;
+    while (i > 0 && this.#isTrusted(hops[i]!)) i--;
+    const ip = hops[i]!;
+    return { ip, chain: hops.slice(i).join(', ') };
+  }
+
+  #isTrusted(ip: string): boolean {
+    if (isIPv4(ip)) return this.#trusted.check(ip, 'ipv4');
+    if (isIPv6(ip)) return this.#trusted.check(ip, 'ipv6');
+    return false;
+  }
+
+  #workerOnline(entry: HostEntry): boolean {
+    return entry.polls.length > 0 || entry.busy > 0 || entry.pending.size > 0 || this.#opts.now() - entry.lastSeen < ONLINE_WINDOW_MS;
+  }
+
+  #logVisitor(v: Visitor, status: number): void {
+    const ms = this.#opts.now() - v.started;
+    this.#log(`${new Date().toISOString()} ${v.ip} ${v.host || '-'} ${v.req.method} ${v.req.url} ${status} ${ms}ms ${v.bytesOut}B`);
+  }
+
+  /** Answers a visitor with a page of ours, if nothing was sent yet, and forgets it. */
+  #fail(v: Visitor, status: number, title: string, message: string): void {
+    if (v.done) return;
+    v.done = true;
+    if (v.timer) clearTimeout(v.timer);
+    if (v.res.headersSent) {
+      v.res.destroy();
+      return;
+    }
+    v.req.resume();
+    this.#page(v.res, status, title, message, status === 503 ? { 'retry-after': '5' } : {});
+  }
+
+  /** The visitor went away: forget it, so that a late reply is treated as a poll. */
+  #abandon(v: Visitor, entry: HostEntry): void {
+    v.done = true;
+    if (v.timer) clearTimeout(v.timer);
+    const i = entry.queue.indexOf(v);
+    if (i !== -1) entry.queue.splice(i, 1);
+    if (v.id) entry.pending.delete(v.id);
+  }
+
+  /** Hands a visitor request to a held poll. */
+  #dispatch(entry: HostEntry, v: Visitor): void {
+    const poll = entry.polls.shift()!;
+    clearTimeout(poll.timer);
+    if (v.timer) clearTimeout(v.timer);
+    const id = randomBytes(16).toString('hex');
+    v.id = id;
+    entry.pending.set(id, v);
+    v.timer = setTimeout(() => {
+      entry.pending.delete(id);
+      this.#fail(v, 504, 'Gateway Timeout', `The worker of ${entry.host} did not answer within ${Math.round(this.#opts.replyTimeoutMs / 1000)} s.`);
+    }, this.#opts.replyTimeoutMs);
+
+    const { req } = v;
+    const json: HeaderMap = Object.create(null) as HeaderMap;
+    for (let i = 0; i + 1 < req.rawHeaders.length; i += 2) {
+      const name = req.rawHeaders[i]!.toLowerCase();
+      if (name.startsWith('fpw-') || name === 'x-forwarded-for') continue;
+      const value = req.rawHeaders[i + 1]!;
+      const existing = json[name];
+      if (existing === undefined) json[name] = value;
+      else if (Array.isArray(existing)) existing.push(value);
+      else json[name] = [existing, value];
+    }
+    // Older workers read these three from the JSON.
+    json['method'] = req.method ?? 'GET';
+    json['url'] = req.url ?? '/';
+    json['x-forwarded-for'] = v.chain;
+    const headers: Record<string, string> = {
+      [FPW.id]: id,
+      [FPW.rid]: id,
+      [FPW.method]: req.method ?? 'GET',
+      [FPW.url]: req.url ?? '/',
+      [FPW.ip]: v.ip,
+      [FPW.uip]: v.ip,
+      [FPW.header]: encodeHeaderJson(json),
+      'content-type': 'application/octet-stream',
+      'cache-control': 'no-store',
+    };
+    const length = req.headers['content-length'];
+    const chunked = req.headers['transfer-encoding'] !== undefined;
+    if (!chunked) headers['content-length'] = length ?? '0';
+    const workerRes = poll.res;
+    workerRes.writeHead(200, headers);
+    let received = 0;
+    const onData = (chunk: Buffer): void => {
+      received += chunk.length;
+      if (received > this.#opts.maxBodyBytes) {
+        req.off('data', onData);
+        workerRes.destroy();
+        entry.pending.delete(id);
+        this.#fail(v, 413, 'Content Too Large', `The request body exceeds ${formatBytes(this.#opts.maxBodyBytes)}.`);
+        return;
+      }
+      if (!workerRes.write(chunk)) {
+        req.pause();
+        workerRes.once('drain', () => req.resume());
+      }
+    };
+    req.on('data', onData);
+    req.once('end', () => {
+      if (!workerRes.destroyed) workerRes.end();
+    });
+    req.once('close', () => {
+      if (!req.complete) workerRes.destroy();
+    });
+    workerRes.once('close', () => {
+      if (!workerRes.writableFinished && !v.done) {
+        // The worker's connection died while the request was on its way: it never got all of it.
+        entry.pending.delete(id);
+        this.#fail(v, 502, 'Bad Gateway', `The worker of ${entry.host} went away before it received the request.`);
+      }
+    });
+  }
+
+  // ---- workers -------------------------------------------------------------------------------
+
+  #onWorker(req: IncomingMessage, res: ServerResponse, rawHost: string, token: string): void {
+    const host = normaliseHost(rawHost);
+    if (!isValidHostName(host)) {
+      req.resume();
+      return this.#page(res, 400, 'Bad Request', `"${rawHost}" is not a host name.`);
+    }
+    if (this.#domain && host !== this.#domain && !host.endsWith(`.${this.#domain}`)) {
+      req.resume();
+      return this.#page(res, 403, 'Forbidden', `This relay serves hosts under ${this.#domain} only; ${host} is not one.`);
+    }
+    if (this.#tokens && !this.#tokens.has(token)) {
+      req.resume();
+      return this.#page(res, 403, 'Forbidden', 'This token may not claim hosts on this relay.');
+    }
+    if (this.#closing) {
+      req.resume();
+      return this.#page(res, 503, 'Service Unavailable', 'The relay is shutting down.', { 'retry-after': '5' });
+    }
+    let entry = this.#hosts.get(host);
+    if (entry && entry.token !== token) {
+      req.resume();
+      return this.#page(res, 403, 'Forbidden', `${host} is already claimed with another token.`);
+    }
+    if (!entry) {
+      entry = { host, token, polls: [], queue: [], pending: new Map(), busy: 0, lastSeen: this.#opts.now() };
+      this.#hosts.set(host, entry);
+      this.#log(`${new Date().toISOString()} claim ${host} by ${peerAddress(req.socket)}`);
+    }
+    entry.lastSeen = this.#opts.now();
+    const final = req.headers['fpw-close'] !== undefined;
+    const id = firstValue(req.headers[FPW.id]) ?? firstValue(req.headers[FPW.rid]);
+    const status = req.headers[FPW.status];
+    const visitor = id !== undefined && status !== undefined ? entry.pending.get(id) : undefined;
+    const e = entry;
+    e.busy += 1;
+    let settled = false;
+    let onAbort = (): void => undefined;
+    req.once('close', () => {
+      if (req.complete || settled) return;
+      settled = true;
+      e.busy -= 1;
+      onAbort();
+    });
+    const afterBody = (): void => {
+      if (settled) return;
+      settled = true;
+      e.busy -= 1;
+      e.lastSeen = this.#opts.now();
+      if (res.destroyed) return;
+      if (final || this.#closing) return this.#answerIdle({ res, timer: setTimeout(() => undefined, 0) });
+      this.#hold(e, req, res);
+    };
+    if (!visitor) {
+      // A plain poll, or a reply to a request that is already answered or unknown (after a restart,
+      // or a worker that re-sends its last reply): the body is not for anyone.
+      req.resume();
+      req.once('end', afterBody);
+      return;
+    }
+    entry.pending.delete(id!);
+    if (visitor.timer) clearTimeout(visitor.timer);
+    // A streamed reply that breaks off: the visitor must not take a truncated body for a whole one.
+    onAbort = () => visitor.res.destroy();
+    this.#deliver(e, visitor, req, String(status), afterBody);
+  }
+
+  /** Streams a worker's reply to its visitor. */
+  #deliver(entry: HostEntry, v: Visitor, req: IncomingMessage, statusText: string, afterBody: () => void): void {
+    const fail = (message: string): void => {
+      req.resume();
+      req.once('end', afterBody);
+      this.#fail(v, 502, 'Bad Gateway', message);
+    };
+    const status = /^\d{3}$/.test(statusText.trim()) ? Number(statusText.trim()) : NaN;
+    if (!(status >= 200 && status <= 599)) return fail(`The worker of ${entry.host} sent an invalid status "${statusText}".`);
+    let headers: HeaderMap;
+    try {
+      headers = decodeHeaderJson(String(req.headers[FPW.header] ?? '{}'));
+    } catch (err) {
+      return fail(`The worker of ${entry.host} sent unreadable headers: ${(err as FpwProtocolError).message}`);
+    }
+    const { res } = v;
+    if (v.done || res.destroyed) {
+      // The visitor left while the worker was busy: drop the body, keep the poll.
+      req.resume();
+      req.once('end', afterBody);
+      return;
+    }
+    const bodyless = v.req.method === 'HEAD' || status === 204 || status === 304;
+    const clean = stripHopByHop(headers, { dropContentLength: !bodyless });
+    if (status === 204) delete clean['content-length'];
+    try {
+      for (const [name, value] of headerListFromMap(clean)) res.appendHeader(name, value);
+      const length = req.headers['content-length'];
+      if (!bodyless && length !== undefined) res.setHeader('content-length', length);
+      res.statusCode = status;
+    } catch (err) {
+      res.removeHeader('content-length');
+      for (const name of res.getHeaderNames()) res.removeHeader(name);
+      return fail(`The worker of ${entry.host} sent a header this relay cannot pass on: ${(err as Error).message}`);
+    }
+    v.done = true;
+    req.on('data', (chunk: Buffer) => {
+      if (bodyless) return;
+      v.bytesOut += chunk.length;
+      if (!res.write(chunk)) {
+        req.pause();
+        res.once('drain', () => req.resume());
+      }
+    });
+    req.once('end', () => {
+      res.end();
+      afterBody();
+    });
+    res.once('close', () => {
+      if (!res.writableFinished) req.resume();
+    });
+  }
+
+  /** Keeps a worker's POST open until a visitor comes, or answers it idle after the hold time. */
+  #hold(entry: HostEntry, req: IncomingMessage, res: ServerResponse): void {
+    const socket = req.socket;
+    if (!this.#seenSockets.has(socket)) {
+      // Porthole's extension: the first poll on a connection is answered at once with the public
+      // URL, so that a worker knows at once that it is online and where.
+      this.#seenSockets.add(socket);
+      return this.#answerIdle({ res, timer: setTimeout(() => undefined, 0) }, entry.host);
+    }
+    const poll: Poll = {
+      res,
+      timer: setTimeout(() => {
+        const i = entry.polls.indexOf(poll);
+        if (i !== -1) entry.polls.splice(i, 1);
+        this.#answerIdle(poll, entry.host);
+      }, this.#opts.holdMs),
+    };
+    res.once('close', () => {
+      clearTimeout(poll.timer);
+      const i = entry.polls.indexOf(poll);
+      if (i !== -1) entry.polls.splice(i, 1);
+    });
+    entry.polls.push(poll);
+    while (entry.polls.length && entry.queue.length) this.#dispatch(entry, entry.queue.shift()!);
+  }
+
+  #answerIdle(poll: Poll, host?: string): void {
+    clearTimeout(poll.timer);
+    if (poll.res.headersSent || poll.res.destroyed) return;
+    const headers: Record<string, string> = { 'content-length': '0', 'cache-control': 'no-store' };
+    if (host) headers[FPW.publicUrl] = this.publicUrl(host);
+    poll.res.writeHead(200, headers);
+    poll.res.end();
+  }
+
+  /** Forgets claims whose workers are gone for longer than the grace period. */
+  #expire(): void {
+    const now = this.#opts.now();
+    for (const [host, e] of this.#hosts) {
+      if (e.polls.length || e.busy || e.pending.size || e.queue.length) continue;
+      if (now - e.lastSeen > this.#opts.claimGraceMs) {
+        this.#hosts.delete(host);
+        this.#log(`${new Date().toISOString()} release ${host} (no worker for ${Math.round(this.#opts.claimGraceMs / 1000)} s)`);
+      }
+    }
+  }
+}
+
+function headBytes(req: IncomingMessage): number {
+  let n = 0;
+  for (const h of req.rawHeaders) n += h.length + 2;
+  return n;
+}
+
+function normaliseIp(ip: string): string {
+  return ip.startsWith('::ffff:') && isIPv4(ip.slice(7)) ? ip.slice(7) : ip;
+}
+
+function peerAddress(socket: Socket): string {
+  return normaliseIp(socket.remoteAddress ?? '');
+}
+
+/** Adds `a.b.c.d/n`, `x::/n` or a single address to a block list. */
+export function addCidr(list: BlockList, cidr: string): void {
+  const [addr, bits] = cidr.trim().split('/') as [string, string | undefined];
+  const type = isIPv4(addr) ? 'ipv4' : isIPv6(addr) ? 'ipv6' : null;
+  if (!type) throw new Error(`"${cidr}" is not an IP address or CIDR range`);
+  const max = type === 'ipv4' ? 32 : 128;
+  const prefix = bits === undefined ? max : Number(bits);
+  if (!Number.isInteger(prefix) || prefix < 0 || prefix > max) throw new Error(`"${cidr}" has an invalid prefix length`);
+  list.addSubnet(addr, prefix, type);
+}
+
+function formatBytes(n: number): string {
+  return n >= 1024 * 1024 ? `${Math.round(n / 1024 / 1024)} MiB` : `${Math.round(n / 1024)} KiB`;
+}

@@ -1,0 +1,13 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['test/**/*.test.ts'],
+    environment: 'node',
+    testTimeout: 30_000,
+    hookTimeout: 30_000,
+    // Engine tests open real sockets; keep files apart but not too many at once on two cores.
+    pool: 'forks',
+    maxWorkers: 2,
+  },
+});
