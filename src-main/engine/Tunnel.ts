@@ -239,28 +239,30 @@ export class Tunnel extends EventEmitter<TunnelEvents> {
       record.responseHeaders = headerListFromMap(headers);
       const resCapture = new BodyCapture(this.#previewBytes);
       const source = res.body;
-      const tunnel = this;
       const out = (async function* () {
         for await (const chunk of source) {
           resCapture.push(chunk);
           yield chunk;
         }
       })();
+      const finish = (err?: Error): void => {
+        settleRequestBody();
+        record.responseBytes = resCapture.size;
+        record.responseBody = resCapture.preview();
+        this.#finish(record, started, err);
+      };
       return {
         status: res.status,
         headers,
         body: out,
         bodyLength: req.method === 'HEAD' ? 0 : res.bodyLength,
-        done(err) {
-          settleRequestBody();
-          record.responseBytes = resCapture.size;
-          record.responseBody = resCapture.preview();
-          tunnel.#finish(record, started, err);
-        },
+        done: finish,
       };
     } catch (err) {
       const upstreamError =
-        err instanceof UpstreamError ? err : new UpstreamError(502, `${this.upstream.target} failed: ${(err as Error).message}`);
+        err instanceof UpstreamError
+          ? err
+          : new UpstreamError(502, `${this.upstream.target} failed: ${(err as Error).message}`);
       const title = upstreamError.status === 504 ? 'Gateway Timeout' : 'Bad Gateway';
       const page = errorPage(
         upstreamError.status,
@@ -299,7 +301,11 @@ export class Tunnel extends EventEmitter<TunnelEvents> {
     this.#counters.inFlight += 1;
     record.status = 502;
     record.error = `malformed request from the relay: ${error}`;
-    const page = errorPage(502, 'Bad Gateway', `Porthole tunnel "${this.profile.name}" received a request it could not read: ${error}.`);
+    const page = errorPage(
+      502,
+      'Bad Gateway',
+      `Porthole tunnel "${this.profile.name}" received a request it could not read: ${error}.`,
+    );
     return {
       status: 502,
       headers: { 'content-type': HTML_TYPE },

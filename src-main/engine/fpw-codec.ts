@@ -73,6 +73,7 @@ export function decodeHeaderJson(text: string): HeaderMap {
   const out: HeaderMap = Object.create(null) as HeaderMap;
   for (const [rawName, value] of Object.entries(parsed as Record<string, unknown>)) {
     const name = rawName.toLowerCase();
+    if (!HEADER_NAME.test(name)) throw new FpwProtocolError(`fpw-header holds an invalid header name "${rawName}"`);
     if (typeof value === 'string') {
       appendHeader(out, name, value);
     } else if (Array.isArray(value) && value.every((v) => typeof v === 'string')) {
@@ -92,6 +93,8 @@ export function decodeHeaderJson(text: string): HeaderMap {
   }
   return out;
 }
+
+const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9a-z]+$/;
 
 /** Adds a value, turning the entry into an array when the name repeats. */
 export function appendHeader(map: HeaderMap, name: string, value: string): void {
@@ -153,7 +156,7 @@ export function stripHopByHop(map: HeaderMap, opts: { dropContentLength?: boolea
   }
   const out: HeaderMap = Object.create(null) as HeaderMap;
   for (const [name, value] of Object.entries(map)) {
-    if (HOP_BY_HOP.has(name) || named.has(name) || name.startsWith('fpw-')) continue;
+    if (HOP_BY_HOP.has(name) || named.has(name) || name.startsWith('fpw-') || name.startsWith('proxy-')) continue;
     if (opts.dropContentLength && name === 'content-length') continue;
     out[name] = Array.isArray(value) ? [...value] : value;
   }
@@ -200,7 +203,8 @@ export function parsePollAnswer(get: (name: string) => string | undefined): Poll
   const rawUrl = get(FPW.url) ?? firstValue(json['url']) ?? '/';
   const path = toPath(rawUrl);
   if (path === null) return { kind: 'malformed', id, error: `invalid URL "${rawUrl}"` };
-  const ip = get(FPW.ip) ?? get(FPW.uip) ?? firstValue(json['x-forwarded-for'])?.split(',')[0]?.trim() ?? '';
+  // `||`, not `??`: an empty header means the relay did not know, so the next source is asked.
+  const ip = get(FPW.ip) || get(FPW.uip) || firstValue(json['x-forwarded-for'])?.split(',')[0]?.trim() || '';
   const headers: HeaderMap = Object.create(null) as HeaderMap;
   for (const [name, value] of Object.entries(json)) if (!PSEUDO_KEYS.has(name)) headers[name] = value;
   return { kind: 'request', request: { id, method, path, ip, headers } };
@@ -209,6 +213,8 @@ export function parsePollAnswer(get: (name: string) => string | undefined): Poll
 /** Reduces a path or an absolute URL to path and query; null when it is neither. */
 export function toPath(raw: string): string | null {
   if (raw.startsWith('/')) {
+    // A request target holds no whitespace or control characters (RFC 9112 §3.2).
+    // eslint-disable-next-line no-control-regex
     return /[\s\x00-\x1f\x7f]/.test(raw) ? null : raw;
   }
   try {

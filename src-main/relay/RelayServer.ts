@@ -102,7 +102,9 @@ const ONLINE_WINDOW_MS = 5000;
 
 /** The server side of the FPW long-poll protocol. */
 export class RelayServer {
-  readonly #opts: Required<Omit<RelayOptions, 'tls' | 'log' | 'publicPort' | 'publicScheme' | 'domain' | 'defaultHost' | 'tokens'>> &
+  readonly #opts: Required<
+    Omit<RelayOptions, 'tls' | 'log' | 'publicPort' | 'publicScheme' | 'domain' | 'defaultHost' | 'tokens'>
+  > &
     Pick<RelayOptions, 'tls' | 'log' | 'publicPort' | 'publicScheme'>;
   readonly #domain: string | null;
   readonly #defaultHost: string | null;
@@ -158,8 +160,19 @@ export class RelayServer {
         return;
       }
       const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
-      const page = errorPage(status, status === 431 ? 'Request Header Fields Too Large' : 'Bad Request', 'The relay could not read this request.');
-      socket.end(Buffer.concat([Buffer.from(`HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\ncontent-type: ${HTML_TYPE}\r\ncontent-length: ${page.length}\r\nconnection: close\r\n\r\n`), page]));
+      const page = errorPage(
+        status,
+        status === 431 ? 'Request Header Fields Too Large' : 'Bad Request',
+        'The relay could not read this request.',
+      );
+      socket.end(
+        Buffer.concat([
+          Buffer.from(
+            `HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\ncontent-type: ${HTML_TYPE}\r\ncontent-length: ${page.length}\r\nconnection: close\r\n\r\n`,
+          ),
+          page,
+        ]),
+      );
     });
   }
 
@@ -180,7 +193,11 @@ export class RelayServer {
 
   /** `http://127.0.0.1:PORT` (or https), the address workers poll. */
   get url(): string {
-    const host = this.#opts.bind.includes(':') ? `[${this.#opts.bind}]` : this.#opts.bind === '0.0.0.0' ? '127.0.0.1' : this.#opts.bind;
+    const host = this.#opts.bind.includes(':')
+      ? `[${this.#opts.bind}]`
+      : this.#opts.bind === '0.0.0.0'
+        ? '127.0.0.1'
+        : this.#opts.bind;
     return `${this.#opts.tls ? 'https' : 'http'}://${host}:${this.#port}`;
   }
 
@@ -194,7 +211,12 @@ export class RelayServer {
 
   /** Hosts claimed now, with their workers' state; for /healthz and tests. */
   hosts(): Array<{ host: string; polls: number; queued: number; pending: number }> {
-    return [...this.#hosts.values()].map((e) => ({ host: e.host, polls: e.polls.length, queued: e.queue.length, pending: e.pending.size }));
+    return [...this.#hosts.values()].map((e) => ({
+      host: e.host,
+      polls: e.polls.length,
+      queued: e.queue.length,
+      pending: e.pending.size,
+    }));
   }
 
   /**
@@ -215,7 +237,8 @@ export class RelayServer {
       await new Promise((r) => setTimeout(r, 25));
     }
     for (const entry of this.#hosts.values()) {
-      for (const v of entry.pending.values()) this.#fail(v, 503, 'Service Unavailable', 'The relay shut down before the worker answered.');
+      for (const v of entry.pending.values())
+        this.#fail(v, 503, 'Service Unavailable', 'The relay shut down before the worker answered.');
       for (const poll of entry.polls.splice(0)) this.#answerIdle(poll);
     }
     this.#server.closeIdleConnections();
@@ -254,7 +277,12 @@ export class RelayServer {
       return;
     }
     const body = errorPage(status, title, message, 'Porthole relay');
-    res.writeHead(status, { 'content-type': HTML_TYPE, 'content-length': body.length, 'cache-control': 'no-store', ...extra });
+    res.writeHead(status, {
+      'content-type': HTML_TYPE,
+      'content-length': body.length,
+      'cache-control': 'no-store',
+      ...extra,
+    });
     res.end(res.req.method === 'HEAD' ? undefined : body);
   }
 
@@ -265,8 +293,17 @@ export class RelayServer {
       : `This relay does not support ${kind === 'connect' ? 'CONNECT' : 'protocol upgrades'}.`;
     const page = errorPage(501, 'Not Implemented', message, 'Porthole relay');
     socket.on('error', () => undefined);
-    socket.end(Buffer.concat([Buffer.from(`HTTP/1.1 501 Not Implemented\r\ncontent-type: ${HTML_TYPE}\r\ncontent-length: ${page.length}\r\nconnection: close\r\n\r\n`), page]));
-    this.#log(`${new Date().toISOString()} ${peerAddress(req.socket)} ${normaliseHost(req.headers.host)} ${req.method} ${req.url} 501 0ms upgrade refused`);
+    socket.end(
+      Buffer.concat([
+        Buffer.from(
+          `HTTP/1.1 501 Not Implemented\r\ncontent-type: ${HTML_TYPE}\r\ncontent-length: ${page.length}\r\nconnection: close\r\n\r\n`,
+        ),
+        page,
+      ]),
+    );
+    this.#log(
+      `${new Date().toISOString()} ${peerAddress(req.socket)} ${normaliseHost(req.headers.host)} ${req.method} ${req.url} 501 0ms upgrade refused`,
+    );
   }
 
   // ---- visitors ------------------------------------------------------------------------------
@@ -281,7 +318,11 @@ export class RelayServer {
     if (!entry) {
       if (req.method === 'GET' && (req.url === '/healthz' || req.url?.startsWith('/healthz?'))) {
         const body = Buffer.from(JSON.stringify({ ok: true, domain: this.#domain, hosts: this.#hosts.size }));
-        res.writeHead(200, { 'content-type': 'application/json', 'content-length': body.length, 'cache-control': 'no-store' });
+        res.writeHead(200, {
+          'content-type': 'application/json',
+          'content-length': body.length,
+          'cache-control': 'no-store',
+        });
         res.end(body);
         return;
       }
@@ -289,18 +330,31 @@ export class RelayServer {
       if (!entry) {
         const wanted = this.#defaultHost ?? host;
         if (this.#defaultHost) {
-          return this.#page(res, 503, 'Service Unavailable', `No worker is online for ${wanted}.`, { 'retry-after': '5' });
+          return this.#page(res, 503, 'Service Unavailable', `No worker is online for ${wanted}.`, {
+            'retry-after': '5',
+          });
         }
         return this.#page(res, 404, 'Not Found', `No tunnel serves ${host || 'this address'} on this relay.`);
       }
     }
     if (headBytes(req) > this.#opts.maxHeaderBytes) {
-      return this.#page(res, 431, 'Request Header Fields Too Large', `The request's headers exceed ${this.#opts.maxHeaderBytes} bytes.`);
+      return this.#page(
+        res,
+        431,
+        'Request Header Fields Too Large',
+        `The request's headers exceed ${this.#opts.maxHeaderBytes} bytes.`,
+      );
     }
     const length = req.headers['content-length'];
     if (length !== undefined && Number(length) > this.#opts.maxBodyBytes) {
       req.resume();
-      return this.#page(res, 413, 'Content Too Large', `The request body exceeds ${formatBytes(this.#opts.maxBodyBytes)}.`, { connection: 'close' });
+      return this.#page(
+        res,
+        413,
+        'Content Too Large',
+        `The request body exceeds ${formatBytes(this.#opts.maxBodyBytes)}.`,
+        { connection: 'close' },
+      );
     }
     v.host = entry.host;
     res.once('close', () => {
@@ -308,15 +362,32 @@ export class RelayServer {
     });
     if (entry.polls.length) return this.#dispatch(entry, v);
     if (!this.#workerOnline(entry)) {
-      return this.#page(res, 503, 'Service Unavailable', `No worker is online for ${entry.host}. Start the tunnel and try again.`, { 'retry-after': '5' });
+      return this.#page(
+        res,
+        503,
+        'Service Unavailable',
+        `No worker is online for ${entry.host}. Start the tunnel and try again.`,
+        { 'retry-after': '5' },
+      );
     }
     if (entry.queue.length >= this.#opts.queueLimit) {
-      return this.#page(res, 503, 'Service Unavailable', `${entry.host} is busy: ${this.#opts.queueLimit} requests are already waiting.`, { 'retry-after': '2' });
+      return this.#page(
+        res,
+        503,
+        'Service Unavailable',
+        `${entry.host} is busy: ${this.#opts.queueLimit} requests are already waiting.`,
+        { 'retry-after': '2' },
+      );
     }
     v.timer = setTimeout(() => {
       const i = entry.queue.indexOf(v);
       if (i !== -1) entry.queue.splice(i, 1);
-      this.#fail(v, 504, 'Gateway Timeout', `No worker of ${entry.host} was free within ${Math.round(this.#opts.queueTimeoutMs / 1000)} s.`);
+      this.#fail(
+        v,
+        504,
+        'Gateway Timeout',
+        `No worker of ${entry.host} was free within ${Math.round(this.#opts.queueTimeoutMs / 1000)} s.`,
+      );
     }, this.#opts.queueTimeoutMs);
     entry.queue.push(v);
   }
@@ -344,12 +415,19 @@ export class RelayServer {
   }
 
   #workerOnline(entry: HostEntry): boolean {
-    return entry.polls.length > 0 || entry.busy > 0 || entry.pending.size > 0 || this.#opts.now() - entry.lastSeen < ONLINE_WINDOW_MS;
+    return (
+      entry.polls.length > 0 ||
+      entry.busy > 0 ||
+      entry.pending.size > 0 ||
+      this.#opts.now() - entry.lastSeen < ONLINE_WINDOW_MS
+    );
   }
 
   #logVisitor(v: Visitor, status: number): void {
     const ms = this.#opts.now() - v.started;
-    this.#log(`${new Date().toISOString()} ${v.ip} ${v.host || '-'} ${v.req.method} ${v.req.url} ${status} ${ms}ms ${v.bytesOut}B`);
+    this.#log(
+      `${new Date().toISOString()} ${v.ip} ${v.host || '-'} ${v.req.method} ${v.req.url} ${status} ${ms}ms ${v.bytesOut}B`,
+    );
   }
 
   /** Answers a visitor with a page of ours, if nothing was sent yet, and forgets it. */
@@ -384,7 +462,12 @@ export class RelayServer {
     entry.pending.set(id, v);
     v.timer = setTimeout(() => {
       entry.pending.delete(id);
-      this.#fail(v, 504, 'Gateway Timeout', `The worker of ${entry.host} did not answer within ${Math.round(this.#opts.replyTimeoutMs / 1000)} s.`);
+      this.#fail(
+        v,
+        504,
+        'Gateway Timeout',
+        `The worker of ${entry.host} did not answer within ${Math.round(this.#opts.replyTimeoutMs / 1000)} s.`,
+      );
     }, this.#opts.replyTimeoutMs);
 
     const { req } = v;
@@ -459,7 +542,12 @@ export class RelayServer {
     }
     if (this.#domain && host !== this.#domain && !host.endsWith(`.${this.#domain}`)) {
       req.resume();
-      return this.#page(res, 403, 'Forbidden', `This relay serves hosts under ${this.#domain} only; ${host} is not one.`);
+      return this.#page(
+        res,
+        403,
+        'Forbidden',
+        `This relay serves hosts under ${this.#domain} only; ${host} is not one.`,
+      );
     }
     if (this.#tokens && !this.#tokens.has(token)) {
       req.resume();
@@ -525,7 +613,8 @@ export class RelayServer {
       this.#fail(v, 502, 'Bad Gateway', message);
     };
     const status = /^\d{3}$/.test(statusText.trim()) ? Number(statusText.trim()) : NaN;
-    if (!(status >= 200 && status <= 599)) return fail(`The worker of ${entry.host} sent an invalid status "${statusText}".`);
+    if (!(status >= 200 && status <= 599))
+      return fail(`The worker of ${entry.host} sent an invalid status "${statusText}".`);
     let headers: HeaderMap;
     try {
       headers = decodeHeaderJson(String(req.headers[FPW.header] ?? '{}'));
@@ -612,7 +701,9 @@ export class RelayServer {
       if (e.polls.length || e.busy || e.pending.size || e.queue.length) continue;
       if (now - e.lastSeen > this.#opts.claimGraceMs) {
         this.#hosts.delete(host);
-        this.#log(`${new Date().toISOString()} release ${host} (no worker for ${Math.round(this.#opts.claimGraceMs / 1000)} s)`);
+        this.#log(
+          `${new Date().toISOString()} release ${host} (no worker for ${Math.round(this.#opts.claimGraceMs / 1000)} s)`,
+        );
       }
     }
   }
@@ -639,7 +730,8 @@ export function addCidr(list: BlockList, cidr: string): void {
   if (!type) throw new Error(`"${cidr}" is not an IP address or CIDR range`);
   const max = type === 'ipv4' ? 32 : 128;
   const prefix = bits === undefined ? max : Number(bits);
-  if (!Number.isInteger(prefix) || prefix < 0 || prefix > max) throw new Error(`"${cidr}" has an invalid prefix length`);
+  if (!Number.isInteger(prefix) || prefix < 0 || prefix > max)
+    throw new Error(`"${cidr}" has an invalid prefix length`);
   list.addSubnet(addr, prefix, type);
 }
 

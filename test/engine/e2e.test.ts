@@ -1,7 +1,16 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RelayServer } from '../../src-main/relay/RelayServer.ts';
 import type { Tunnel } from '../../src-main/engine/Tunnel.ts';
-import { bytes, echoHandler, sha256, startRelay, startServer, startTunnel, visit, type Server } from '../helpers/net.ts';
+import {
+  bytes,
+  echoHandler,
+  sha256,
+  startRelay,
+  startServer,
+  startTunnel,
+  visit,
+  type Server,
+} from '../helpers/net.ts';
 
 let relay: RelayServer;
 let upstream: Server;
@@ -67,7 +76,9 @@ describe('HTTP through relay and worker', () => {
     // The echo server read the header as latin-1: one character per byte, as the visitor sent it.
     expect(Buffer.from(echo.rawHeaders[i + 1], 'latin1')).toEqual(Buffer.from(value, 'latin1'));
     const back = await visit(relay.port, host(), { path: '/latin1' });
-    expect(Buffer.from(String(back.headers['x-latin1']), 'latin1')).toEqual(Buffer.from('caf\u00e9 \u00ff\u0080', 'latin1'));
+    expect(Buffer.from(String(back.headers['x-latin1']), 'latin1')).toEqual(
+      Buffer.from('caf\u00e9 \u00ff\u0080', 'latin1'),
+    );
   });
 
   it('keeps three set-cookie headers apart', async () => {

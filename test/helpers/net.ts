@@ -12,7 +12,7 @@ export const sha256 = (b: Buffer): string => createHash('sha256').update(b).dige
 /** Deterministic pseudo-random bytes, so both ends can compare without sending a digest. */
 export function bytes(n: number, seed = 1): Buffer {
   const out = Buffer.allocUnsafe(n);
-  let x = seed * 2654435761 >>> 0 || 1;
+  let x = (seed * 2654435761) >>> 0 || 1;
   for (let i = 0; i < n; i++) {
     x ^= x << 13;
     x ^= x >>> 17;
@@ -30,7 +30,10 @@ export interface Server {
 }
 
 /** A real HTTP server on 127.0.0.1 with a free port. */
-export async function startServer(handler: (req: IncomingMessage, res: ServerResponse) => void, port = 0): Promise<Server> {
+export async function startServer(
+  handler: (req: IncomingMessage, res: ServerResponse) => void,
+  port = 0,
+): Promise<Server> {
   const server = http.createServer(handler);
   server.listen(port, '127.0.0.1');
   await once(server, 'listening');

@@ -205,7 +205,12 @@ export class FpwTransport {
     if (this.#state.phase === 'reconnecting' && now < this.#retryAt) return;
     const delay = this.#backoff.fail(now);
     this.#retryAt = now + delay;
-    this.#setState({ phase: 'reconnecting', attempt: this.#backoff.attempt, nextRetryAt: this.#retryAt, lastError: message });
+    this.#setState({
+      phase: 'reconnecting',
+      attempt: this.#backoff.attempt,
+      nextRetryAt: this.#retryAt,
+      lastError: message,
+    });
   }
 
   #refused(status: number, message: string): void {
@@ -275,7 +280,7 @@ export class FpwTransport {
             path: this.#url.pathname + this.#url.search,
             method: 'POST',
             headers: this.#headers(sent, this.#stopping),
-            body: sent ? (this.#bodyOf(sent) as RequestBody) : null,
+            body: sent ? (this.#bodyOf(sent, slot) as RequestBody) : null,
             signal: slot.controller.signal,
           });
         } catch (err) {
@@ -350,16 +355,25 @@ export class FpwTransport {
   async #prepare(id: string, reply: Reply): Promise<Reply & { id: string; headerJson: string }> {
     const report = reply.done;
     let reported = false;
-    reply = { ...reply, done: (err) => {
-      if (reported) return;
-      reported = true;
-      report?.(err);
-    } };
+    reply = {
+      ...reply,
+      done: (err) => {
+        if (reported) return;
+        reported = true;
+        report?.(err);
+      },
+    };
     let headerJson: string;
     try {
       headerJson = encodeHeaderJson(reply.headers);
     } catch (err) {
-      reply = { status: 502, headers: { 'content-type': 'text/plain; charset=utf-8' }, body: Buffer.from((err as Error).message), bodyLength: null, done: reply.done };
+      reply = {
+        status: 502,
+        headers: { 'content-type': 'text/plain; charset=utf-8' },
+        body: Buffer.from((err as Error).message),
+        bodyLength: null,
+        done: reply.done,
+      };
       headerJson = encodeHeaderJson(reply.headers);
     }
     let { body, bodyLength } = reply;
@@ -382,7 +396,14 @@ export class FpwTransport {
         // The upstream broke before the head went out: the visitor gets a clear error instead.
         reply.done?.(err as Error);
         const msg = Buffer.from(`upstream response broke off: ${(err as Error).message}`);
-        return { id, status: 502, headers: { 'content-type': 'text/plain; charset=utf-8' }, body: msg, bodyLength: msg.length, headerJson: encodeHeaderJson({ 'content-type': 'text/plain; charset=utf-8' }) };
+        return {
+          id,
+          status: 502,
+          headers: { 'content-type': 'text/plain; charset=utf-8' },
+          body: msg,
+          bodyLength: msg.length,
+          headerJson: encodeHeaderJson({ 'content-type': 'text/plain; charset=utf-8' }),
+        };
       }
       if (ended) {
         body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
@@ -400,8 +421,19 @@ export class FpwTransport {
   }
 
   /** The POST body of a reply; reports `done` once every byte has been handed to the socket. */
-  #bodyOf(reply: Reply): AsyncIterable<Buffer> {
-    const { body, done } = reply;
+  #bodyOf(reply: Reply, slot: Slot): AsyncIterable<Buffer> {
+    const { body } = reply;
+    const stopping = (): boolean => this.#stopping;
+    const done = (err?: Error): void => {
+      // Once the reply is out, the POST is only a poll again, which stop() may cut.
+      if (!err) {
+        slot.carriesReply = false;
+        // Stopping: a relay that does not know `fpw-close` holds this POST; cut it once the last
+        // bytes have had a moment to leave the socket.
+        if (stopping()) setTimeout(() => slot.controller.abort(new Stopped()), 100).unref();
+      }
+      reply.done?.(err);
+    };
     return (async function* () {
       try {
         if (Buffer.isBuffer(body)) {

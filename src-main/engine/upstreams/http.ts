@@ -97,6 +97,7 @@ export function toUpstreamError(err: unknown, target: string, timeoutMs: number)
   }
   if (code === 'UND_ERR_CONNECT_TIMEOUT') return new UpstreamError(504, `connecting to ${target} timed out`);
   if (code === 'ECONNREFUSED') return new UpstreamError(502, `nothing is listening at ${target} (connection refused)`);
-  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return new UpstreamError(502, `the name in ${target} does not resolve`);
+  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN')
+    return new UpstreamError(502, `the name in ${target} does not resolve`);
   return new UpstreamError(502, `${target} failed: ${e.message ?? String(err)}${code ? ` (${code})` : ''}`);
 }

@@ -1,0 +1,41 @@
+import { resolve } from 'node:path';
+import react from '@vitejs/plugin-react';
+import { defineConfig } from 'electron-vite';
+
+const root = import.meta.dirname;
+const fromRoot = (path: string): string => resolve(root, path);
+
+export default defineConfig({
+  // main: ESM (package.json has "type": "module"). A CommonJS main breaks electron-store and conf at run time
+  // (shared/TOOLCHAIN-NOTES.md). Runtime dependencies stay external and ship in the asar's node_modules.
+  main: {
+    build: {
+      outDir: fromRoot('out/main'),
+      rolldownOptions: {
+        input: { index: fromRoot('src-main/index.ts') },
+      },
+    },
+  },
+  // preload: a sandboxed preload cannot load ES modules nor require anything but `electron` and a few
+  // built-ins, so it is CommonJS with every dependency bundled in.
+  preload: {
+    build: {
+      outDir: fromRoot('out/preload'),
+      externalizeDeps: false,
+      rolldownOptions: {
+        input: { index: fromRoot('src-main/preload/index.ts') },
+        output: { format: 'cjs', entryFileNames: '[name].cjs' },
+      },
+    },
+  },
+  renderer: {
+    root: fromRoot('src-renderer'),
+    plugins: [react()],
+    build: {
+      outDir: fromRoot('out/renderer'),
+      rolldownOptions: {
+        input: { index: fromRoot('src-renderer/index.html') },
+      },
+    },
+  },
+});

@@ -1,0 +1,84 @@
+import js from '@eslint/js';
+import { defineConfig, globalIgnores } from 'eslint/config';
+import globals from 'globals';
+import tseslint from 'typescript-eslint';
+
+const noElectron = 'the engine/relay/ipc/cli never import electron: see shared/STYLE.md';
+const rendererBoundary =
+  'the renderer reaches main code through window.api only; import its types with `import type` (shared/STYLE.md)';
+const rendererRuntime = 'the renderer runs sandboxed in Chromium (and in a plain browser): no electron, no node:*';
+
+export default defineConfig(
+  globalIgnores(['out/', 'node_modules/', 'dist/', 'coverage/', 'scratch/']),
+
+  js.configs.recommended,
+  // Syntax-only rules: type-aware linting would cost a full type-check, which `tsc -b` already does.
+  tseslint.configs.recommended,
+  {
+    rules: {
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        {
+          argsIgnorePattern: '^_',
+          varsIgnorePattern: '^_',
+          caughtErrorsIgnorePattern: '^_',
+          destructuredArrayIgnorePattern: '^_',
+        },
+      ],
+    },
+  },
+
+  {
+    files: ['src-main/**', 'test/**', 'scripts/**', 'bin/**', '*.config.{js,ts}'],
+    languageOptions: { globals: globals.node },
+  },
+  {
+    files: ['src-renderer/**'],
+    languageOptions: { globals: globals.browser },
+  },
+
+  // The folders carry the runtime boundaries of shared/ARCHITECTURE.md; these rules keep them true.
+  {
+    files: ['src-main/engine/**', 'src-main/relay/**', 'src-main/ipc/**', 'src-main/cli/**'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: [{ name: 'electron', message: noElectron }],
+          patterns: [{ group: ['electron/*'], message: noElectron }],
+        },
+      ],
+    },
+  },
+  {
+    // The contract is also compiled into the renderer (tsconfig.web.json): types and schemas only.
+    files: ['src-main/ipc/**'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: [{ name: 'electron', message: noElectron }],
+          patterns: [
+            { group: ['electron/*'], message: noElectron },
+            { group: ['node:*'], message: 'src-main/ipc is shared with the renderer: no node:* imports' },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ['src-renderer/**'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          paths: [{ name: 'electron', message: rendererRuntime }],
+          patterns: [
+            { group: ['electron/*', 'node:*'], message: rendererRuntime },
+            { group: ['**/src-main/**', '../src-main/*'], allowTypeImports: true, message: rendererBoundary },
+          ],
+        },
+      ],
+    },
+  },
+);

@@ -1,0 +1,49 @@
+#!/usr/bin/env node
+// `npm test`: typecheck, lint, then every test tier (vitest), ending with one line
+// "N passed, N failed[, N skipped]". Typecheck and lint count as one check each.
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, readFileSync, rmSync } from 'node:fs';
+
+const results = 'out/test-results.json';
+let passed = 0;
+let failed = 0;
+let skipped = 0;
+
+function step(name, cmd, args) {
+  process.stdout.write(`\n== ${name}: ${cmd} ${args.join(' ')}\n`);
+  const r = spawnSync(cmd, args, { stdio: 'inherit', shell: process.platform === 'win32' });
+  return r.status === 0;
+}
+
+for (const [name, cmd, args] of [
+  ['typecheck', 'npx', ['tsc', '-b']],
+  ['lint', 'npx', ['eslint', '.']],
+]) {
+  if (step(name, cmd, args)) passed += 1;
+  else {
+    failed += 1;
+    process.stdout.write(`${name} failed\n`);
+  }
+}
+
+mkdirSync('out', { recursive: true });
+rmSync(results, { force: true });
+step('tests', 'npx', ['vitest', 'run', '--reporter=default', '--reporter=json', `--outputFile.json=${results}`, ...process.argv.slice(2)]);
+try {
+  const r = JSON.parse(readFileSync(results, 'utf8'));
+  passed += r.numPassedTests;
+  failed += r.numFailedTests + (r.numFailedTestSuites ?? 0) - countSuitesWithFailedTests(r);
+  skipped += (r.numPendingTests ?? 0) + (r.numTodoTests ?? 0);
+  if (r.success === false && r.numFailedTests === 0 && (r.numFailedTestSuites ?? 0) === 0) failed += 1;
+} catch (err) {
+  process.stdout.write(`no test results (${err.message})\n`);
+  failed += 1;
+}
+
+// A suite that failed to load has no failed tests of its own; count it once.
+function countSuitesWithFailedTests(r) {
+  return (r.testResults ?? []).filter((s) => s.status === 'failed' && s.assertionResults.some((a) => a.status === 'failed')).length;
+}
+
+process.stdout.write(`\n${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}\n`);
+process.exit(failed > 0 ? 1 : 0);

@@ -1,0 +1,258 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { Backoff } from '../../src-main/engine/backoff.ts';
+import type { PhaseState } from '../../src-main/engine/transports/fpw.ts';
+import type { Tunnel } from '../../src-main/engine/Tunnel.ts';
+import { RelayServer } from '../../src-main/relay/RelayServer.ts';
+import { echoHandler, startRelay, startServer, startTunnel, until, visit, type Server } from '../helpers/net.ts';
+
+const cleanups: Array<() => Promise<unknown>> = [];
+afterEach(async () => {
+  while (cleanups.length) await cleanups.pop()!().catch(() => undefined);
+});
+
+/** Back-off fast enough for tests; the real one starts at 1 s. */
+const quickBackoff = () => new Backoff({ baseMs: 50, capMs: 200, floorMs: 20 });
+
+function phases(tunnel: Tunnel): PhaseState[] {
+  const seen: PhaseState[] = [];
+  tunnel.on('status', (s) => seen.push(s.state));
+  return seen;
+}
+
+function nextPhase(tunnel: Tunnel, phase: PhaseState['phase']): Promise<PhaseState> {
+  return new Promise((resolve) => {
+    const on = (): void => {
+      if (tunnel.state.phase === phase) {
+        tunnel.off('status', on);
+        resolve(tunnel.state);
+      }
+    };
+    tunnel.on('status', on);
+  });
+}
+
+async function upstream(): Promise<Server> {
+  const s = await startServer(echoHandler());
+  cleanups.push(() => s.close());
+  return s;
+}
+
+describe('relay restarts', () => {
+  it('comes back online by itself after a restart while idle', async () => {
+    const up = await upstream();
+    let relay = await startRelay();
+    const port = relay.port;
+    const tunnel = await startTunnel(relay.url, up.url, { options: { backoff: quickBackoff() } });
+    cleanups.push(() => tunnel.close(0));
+    const seen = phases(tunnel);
+    const down = nextPhase(tunnel, 'reconnecting');
+    await relay.close(0);
+    await down;
+    const back = nextPhase(tunnel, 'online');
+    relay = await startRelay({ port });
+    cleanups.push(() => relay.close(0));
+    await back;
+    expect(seen.map((s) => s.phase)).not.toContain('failed');
+    const r = await visit(port, tunnel.profile.relay.host, { path: '/after-restart' });
+    expect(r.status).toBe(200);
+    expect(JSON.parse(r.body.toString()).url).toBe('/after-restart');
+  });
+
+  it("never gives a visitor another visitor's response across a restart with requests in flight", async () => {
+    const up = await upstream();
+    let relay = await startRelay();
+    const port = relay.port;
+    const tunnel = await startTunnel(relay.url, up.url, { options: { backoff: quickBackoff() } });
+    cleanups.push(() => tunnel.close(0));
+    const host = tunnel.profile.relay.host;
+    // 16 visitors whose answers take a while, over 8 workers: some in flight, some queued.
+    const before = Array.from({ length: 16 }, (_, i) =>
+      visit(port, host, { path: '/who?delay=300', headers: { 'x-marker': `before-${i}` } }).then(
+        (r) => ({ i, r }),
+        () => ({ i, r: null }),
+      ),
+    );
+    await new Promise((r) => setTimeout(r, 100));
+    await relay.close(0);
+    relay = await startRelay({ port });
+    const fresh = relay;
+    cleanups.push(() => fresh.close(0));
+    const settled = await Promise.all(before);
+    for (const { i, r } of settled) {
+      if (r && r.status === 200) expect(r.body.toString()).toBe(`before-${i}`);
+    }
+    // The workers' replies for the old relay's visitors arrive at the new one as plain polls; the
+    // tunnel is back once the new relay holds its polls.
+    await until(() => fresh.hosts().some((h) => h.host === host && h.polls > 0), 'polls at the new relay');
+    expect(tunnel.state.phase).toBe('online');
+    const after = await Promise.all(
+      Array.from({ length: 24 }, (_, i) =>
+        visit(port, host, { path: `/who?delay=${i % 3}`, headers: { 'x-marker': `after-${i}` } }),
+      ),
+    );
+    after.forEach((r, i) => {
+      expect(r.status).toBe(200);
+      expect(r.body.toString()).toBe(`after-${i}`);
+    });
+  });
+});
+
+describe('upstream faults', () => {
+  it('answers 502 with a page naming the tunnel and target when the upstream is down', async () => {
+    const dead = await startServer(() => undefined);
+    const target = dead.url;
+    await dead.close();
+    const relay = await startRelay();
+    cleanups.push(() => relay.close(0));
+    const tunnel = await startTunnel(relay.url, target, { profile: { name: 'my shop' } });
+    cleanups.push(() => tunnel.close(0));
+    const r = await visit(relay.port, tunnel.profile.relay.host);
+    expect(r.status).toBe(502);
+    expect(r.headers['content-type']).toContain('text/html');
+    const page = r.body.toString();
+    expect(page).toContain('my shop');
+    expect(page).toContain(target);
+    expect(tunnel.log.list().at(-1)?.error).toContain('connection refused');
+  });
+
+  it("answers 504 when the upstream is slower than the tunnel's timeout", async () => {
+    const slow = await startServer(() => undefined); // never answers
+    cleanups.push(() => slow.close());
+    const relay = await startRelay();
+    cleanups.push(() => relay.close(0));
+    const tunnel = await startTunnel(relay.url, slow.url, { profile: { upstreamTimeoutMs: 1000 } });
+    cleanups.push(() => tunnel.close(0));
+    const r = await visit(relay.port, tunnel.profile.relay.host);
+    expect(r.status).toBe(504);
+    expect(r.body.toString()).toContain('did not answer within 1 s');
+  });
+});
+
+describe('claims', () => {
+  it("refuses a second token claiming a taken host, with the relay's message", async () => {
+    const up = await upstream();
+    const relay = await startRelay();
+    cleanups.push(() => relay.close(0));
+    const first = await startTunnel(relay.url, up.url, { profile: { relay: { host: 'taken.test', token: 'one' } } });
+    cleanups.push(() => first.close(0));
+    const second = await startTunnel(relay.url, up.url, {
+      profile: { relay: { host: 'taken.test', token: 'two' } },
+      options: { heldAfterMs: 5000 },
+      wait: false,
+    });
+    cleanups.push(() => second.close(0));
+    await expect(second.whenOnline()).rejects.toThrow(/403.*already claimed/);
+    expect(second.state.phase).toBe('failed');
+    // The owner is untouched.
+    expect(first.state.phase).toBe('online');
+    const r = await visit(relay.port, 'taken.test', { path: '/still-mine' });
+    expect(r.status).toBe(200);
+  });
+
+  it('refuses hosts outside --domain and tokens outside --tokens', async () => {
+    const up = await upstream();
+    const relay = await startRelay({ domain: 'example.test', tokens: new Set(['good']) });
+    cleanups.push(() => relay.close(0));
+    const outside = await startTunnel(relay.url, up.url, {
+      profile: { relay: { host: 'a.other.test', token: 'good' } },
+      wait: false,
+    });
+    cleanups.push(() => outside.close(0));
+    await expect(outside.whenOnline()).rejects.toThrow(/under example\.test/);
+    const badToken = await startTunnel(relay.url, up.url, {
+      profile: { relay: { host: 'a.example.test', token: 'bad' } },
+      wait: false,
+    });
+    cleanups.push(() => badToken.close(0));
+    await expect(badToken.whenOnline()).rejects.toThrow(/may not claim/);
+    const ok = await startTunnel(relay.url, up.url, { profile: { relay: { host: 'a.example.test', token: 'good' } } });
+    cleanups.push(() => ok.close(0));
+    expect(ok.state.phase).toBe('online');
+  });
+});
+
+describe('an unreachable relay means back-off, not failure', () => {
+  it('backs off with growing attempts when the relay answers 502 (as Cloudflare does)', async () => {
+    let polls = 0;
+    const cf = await startServer((req, res) => {
+      polls += 1;
+      req.resume();
+      res.writeHead(502, { 'content-type': 'text/html' }).end(Buffer.from('<h1>502 Bad gateway</h1>'));
+    });
+    cleanups.push(() => cf.close());
+    const up = await upstream();
+    const tunnel = await startTunnel(cf.url, up.url, {
+      profile: { workers: 4 },
+      options: { backoff: quickBackoff() },
+      wait: false,
+    });
+    cleanups.push(() => tunnel.close(0));
+    const seen = phases(tunnel);
+    await new Promise<void>((resolve) => {
+      const on = (): void => {
+        const s = tunnel.state;
+        if (s.phase === 'reconnecting' && s.attempt >= 4) {
+          tunnel.off('status', on);
+          resolve();
+        }
+      };
+      tunnel.on('status', on);
+    });
+    const attempts = seen.flatMap((s) => (s.phase === 'reconnecting' ? [s.attempt] : []));
+    expect(attempts.slice(0, 4)).toEqual([1, 2, 3, 4]);
+    expect(seen.some((s) => s.phase === 'failed')).toBe(false);
+    const last = tunnel.state as Extract<PhaseState, { phase: 'reconnecting' }>;
+    expect(last.lastError).toContain('502');
+    // Four pollers, four rounds: every round waits, none spins.
+    expect(polls).toBeLessThanOrEqual(4 * 5);
+  });
+
+  it('backs off when nothing listens at the relay address', async () => {
+    const gone = await startServer(() => undefined);
+    const url = gone.url;
+    await gone.close();
+    const up = await upstream();
+    const tunnel = await startTunnel(url, up.url, { options: { backoff: quickBackoff() }, wait: false });
+    cleanups.push(() => tunnel.close(0));
+    const s = await nextPhase(tunnel, 'reconnecting');
+    expect(s.phase === 'reconnecting' && s.lastError).toContain('refused the connection');
+  });
+
+  it('serves again once a relay appears at the address', async () => {
+    const gone = await startServer(() => undefined);
+    const port = gone.port;
+    await gone.close();
+    const up = await upstream();
+    const tunnel = await startTunnel(`http://127.0.0.1:${port}`, up.url, {
+      options: { backoff: quickBackoff() },
+      wait: false,
+    });
+    cleanups.push(() => tunnel.close(0));
+    await nextPhase(tunnel, 'reconnecting');
+    const relay = new RelayServer({ port });
+    await relay.listen();
+    cleanups.push(() => relay.close(0));
+    await tunnel.whenOnline();
+    expect((await visit(port, tunnel.profile.relay.host)).status).toBe(200);
+  });
+});
+
+describe('stop', () => {
+  it('lets a request in flight finish before stopping', async () => {
+    const up = await upstream();
+    const relay = await startRelay();
+    cleanups.push(() => relay.close(0));
+    const tunnel = await startTunnel(relay.url, up.url);
+    const pending = visit(relay.port, tunnel.profile.relay.host, {
+      path: '/who?delay=300',
+      headers: { 'x-marker': 'last one' },
+    });
+    await new Promise((r) => setTimeout(r, 100));
+    await tunnel.stop(5000);
+    const r = await pending;
+    expect(r.status).toBe(200);
+    expect(r.body.toString()).toBe('last one');
+    expect(tunnel.state.phase).toBe('stopped');
+    await tunnel.close(0);
+  });
+});
