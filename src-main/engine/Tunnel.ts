@@ -48,6 +48,8 @@ export interface TunnelOptions {
   /** Overrides, for tests. */
   backoff?: Backoff;
   heldAfterMs?: number;
+  /** Replies up to this size are kept for a re-send. @default 1 MiB */
+  resendCapBytes?: number;
   upstream?: Upstream;
 }
 
@@ -92,6 +94,7 @@ export class Tunnel extends EventEmitter<TunnelEvents> {
       ...(opts.dispatcher ? { dispatcher: opts.dispatcher } : {}),
       ...(opts.backoff ? { backoff: opts.backoff } : {}),
       ...(opts.heldAfterMs !== undefined ? { heldAfterMs: opts.heldAfterMs } : {}),
+      ...(opts.resendCapBytes !== undefined ? { resendCapBytes: opts.resendCapBytes } : {}),
       onPhase: () => this.emit('status', this.snapshot()),
       handler: {
         request: (req, body, length) => this.#handle(req, body, length),

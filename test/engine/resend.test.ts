@@ -1,0 +1,204 @@
+import { once } from 'node:events';
+import http from 'node:http';
+import net, { type AddressInfo } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { Backoff } from '../../src-main/engine/backoff.ts';
+import { bytes, echoHandler, sha256, startRelay, startServer, startTunnel, until, visit } from '../helpers/net.ts';
+import { ScriptedRelay } from '../helpers/scripted-relay.ts';
+
+const cleanups: Array<() => Promise<unknown>> = [];
+afterEach(async () => {
+  while (cleanups.length) await cleanups.pop()!().catch(() => undefined);
+});
+
+const quick = () => new Backoff({ baseMs: 20, capMs: 50, floorMs: 10 });
+
+describe('replies that fail on their way to the relay', () => {
+  it('re-sends a failed reply with the same id and the same body', async () => {
+    const relay = await new ScriptedRelay().start();
+    cleanups.push(() => relay.close());
+    const up = await startServer(echoHandler());
+    cleanups.push(() => up.close());
+    const tunnel = await startTunnel(relay.url, `${up.url}`, {
+      profile: { workers: 1 },
+      options: { backoff: quick(), heldAfterMs: 50 },
+      wait: false,
+    });
+    cleanups.push(() => tunnel.close(0));
+    const poll = await relay.next();
+    poll.res
+      .writeHead(200, {
+        'fpw-id': 'keep-me',
+        'fpw-method': 'GET',
+        'fpw-url': '/bytes/5000',
+        'fpw-header': '{}',
+        'content-length': '0',
+      })
+      .end();
+    const first = await relay.nextReply();
+    expect(first.header('fpw-id')).toBe('keep-me');
+    // Cloudflare in front of the relay had a bad moment.
+    first.res.writeHead(502, { 'content-type': 'text/html' }).end(Buffer.from('<h1>502</h1>'));
+    const again = await relay.nextReply();
+    expect(again.header('fpw-id')).toBe('keep-me');
+    expect(again.header('fpw-rid')).toBe('keep-me');
+    expect(again.header('fpw-status')).toBe('200');
+    expect(again.body.length).toBe(5000);
+    expect(sha256(again.body)).toBe(sha256(first.body));
+    relay.idle(again);
+    // Delivered: the next POST is a plain poll.
+    const after = await relay.next();
+    expect(after.header('fpw-id')).toBeUndefined();
+    relay.idle(after);
+  });
+
+  it('does not re-send a reply above the cap whose stream broke, and logs the failure', async () => {
+    const seen: Array<{ id: string | undefined; received: number }> = [];
+    let polls = 0;
+    // A relay that hands out one request, then cuts the reply's connection half way through its body.
+    const server = http.createServer((req, res) => {
+      const id = req.headers['fpw-id'] as string | undefined;
+      if (id) {
+        let received = 0;
+        req.on('data', (c: Buffer) => {
+          received += c.length;
+          if (received > 256 * 1024 && !res.destroyed) {
+            seen.push({ id, received });
+            req.socket.destroy();
+          }
+        });
+        return;
+      }
+      req.resume();
+      polls += 1;
+      seen.push({ id: undefined, received: 0 });
+      if (polls === 1) {
+        res
+          .writeHead(200, {
+            'fpw-id': 'big-1',
+            'fpw-method': 'GET',
+            'fpw-url': `/bytes/${3 * 1024 * 1024}`,
+            'fpw-header': '{}',
+            'content-length': '0',
+          })
+          .end();
+      }
+      // later polls are held until the test ends
+    });
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    cleanups.push(
+      () =>
+        new Promise<void>((r) => {
+          server.closeAllConnections();
+          server.close(() => r());
+        }),
+    );
+    const up = await startServer(echoHandler());
+    cleanups.push(() => up.close());
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const tunnel = await startTunnel(url, up.url, {
+      profile: { workers: 1 },
+      options: { backoff: quick(), heldAfterMs: 50, resendCapBytes: 1024 * 1024 },
+      wait: false,
+    });
+    cleanups.push(() => tunnel.close(0));
+    await until(() => seen.filter((s) => s.id === undefined).length >= 2, 'a poll after the broken reply');
+    // The broken reply was sent once; the POST after it is a plain poll, not a re-send.
+    expect(seen.filter((s) => s.id === 'big-1')).toHaveLength(1);
+    expect(seen.at(-1)!.id).toBeUndefined();
+    await until(() => tunnel.log.size > 0, 'the request log entry');
+    expect(tunnel.log.list()[0]!.error).toBeTruthy();
+  });
+});
+
+describe('big replies through the real relay', () => {
+  it('streams a reply above the re-send cap to the visitor intact', async () => {
+    const relay = await startRelay();
+    cleanups.push(() => relay.close(0));
+    const up = await startServer(echoHandler());
+    cleanups.push(() => up.close());
+    const tunnel = await startTunnel(relay.url, up.url, { options: { resendCapBytes: 64 * 1024 } });
+    cleanups.push(() => tunnel.close(0));
+    const n = 5 * 1024 * 1024 + 3;
+    const r = await visit(relay.port, tunnel.profile.relay.host, { path: `/bytes/${n}` });
+    expect(r.status).toBe(200);
+    expect(r.headers['content-length']).toBe(String(n));
+    expect(sha256(r.body)).toBe(sha256(bytes(n, 7)));
+    const record = tunnel.log.list().at(-1)!;
+    expect(record.responseBytes).toBe(n);
+    expect(record.responseBody.truncated).toBe(true);
+    expect(record.responseBody.bytes.length).toBe(64 * 1024);
+  });
+});
+
+describe('proxies', () => {
+  it('reaches the relay through HTTP_PROXY, and not when NO_PROXY names it', async () => {
+    let proxied = 0;
+    const proxy = http.createServer((req, res) => {
+      // absolute-form requests (a proxy without CONNECT)
+      proxied += 1;
+      const target = new URL(req.url!);
+      const out = http.request(
+        {
+          host: target.hostname,
+          port: target.port,
+          path: target.pathname + target.search,
+          method: req.method,
+          headers: req.headers,
+        },
+        (r) => {
+          res.writeHead(r.statusCode!, r.headers);
+          r.pipe(res);
+        },
+      );
+      req.pipe(out);
+    });
+    proxy.on('connect', (req, socket, head) => {
+      proxied += 1;
+      const [host, port] = req.url!.split(':');
+      const upstream = net.connect(Number(port), host, () => {
+        socket.write('HTTP/1.1 200 Connection Established\r\n\r\n');
+        if (head.length) upstream.write(head);
+        upstream.pipe(socket);
+        socket.pipe(upstream);
+      });
+      upstream.on('error', () => socket.destroy());
+      socket.on('error', () => upstream.destroy());
+    });
+    proxy.listen(0, '127.0.0.1');
+    await once(proxy, 'listening');
+    cleanups.push(
+      () =>
+        new Promise<void>((r) => {
+          proxy.closeAllConnections();
+          proxy.close(() => r());
+        }),
+    );
+    const relay = await startRelay();
+    cleanups.push(() => relay.close(0));
+    const up = await startServer(echoHandler());
+    cleanups.push(() => up.close());
+    const saved = { HTTP_PROXY: process.env['HTTP_PROXY'], NO_PROXY: process.env['NO_PROXY'] };
+    cleanups.push(async () => {
+      for (const [k, v] of Object.entries(saved)) {
+        if (v === undefined) delete process.env[k];
+        else process.env[k] = v;
+      }
+    });
+    process.env['HTTP_PROXY'] = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
+    process.env['NO_PROXY'] = '';
+    const via = await startTunnel(relay.url, up.url);
+    cleanups.push(() => via.close(0));
+    expect(proxied).toBeGreaterThan(0);
+    expect((await visit(relay.port, via.profile.relay.host, { path: '/via-proxy' })).status).toBe(200);
+
+    await via.close(0);
+    const before = proxied;
+    process.env['NO_PROXY'] = '127.0.0.1';
+    const direct = await startTunnel(relay.url, up.url);
+    cleanups.push(() => direct.close(0));
+    expect((await visit(relay.port, direct.profile.relay.host, { path: '/direct' })).status).toBe(200);
+    expect(proxied).toBe(before);
+  });
+});
