@@ -29,7 +29,9 @@ async function relay(args: string[] = []) {
 describe('porthole demo', () => {
   it('prints a public URL that answers 200 with the demo page', async () => {
     const demo = spawnCli(['demo'], env());
-    const [, url, host, port] = await demo.waitFor(/^Public URL: (http:\/\/([a-z]+(?:-[a-z]+){4}\.localhost):(\d+)\/)$/);
+    const [, url, host, port] = await demo.waitFor(
+      /^Public URL: (http:\/\/([a-z]+(?:-[a-z]+){4}\.localhost):(\d+)\/)$/,
+    );
     expect(url).toBeTruthy();
     const page = await visit(Number(port), `${host}:${port}`);
     expect(page.status).toBe(200);
@@ -47,7 +49,10 @@ describe('porthole demo', () => {
 describe('porthole relay + porthole http', () => {
   it('tunnels a local server and logs each request', async () => {
     const r = await relay();
-    const http = spawnCli(['http', String(upstream.port), '--relay', `${r.url}/`, '--host', 'cli-app.test', '--token', 'tok-1'], env());
+    const http = spawnCli(
+      ['http', String(upstream.port), '--relay', `${r.url}/`, '--host', 'cli-app.test', '--token', 'tok-1'],
+      env(),
+    );
     const [, publicUrl, target] = await http.waitFor(/^Forwarding (\S+) -> (\S+)$/);
     expect(publicUrl).toBe(`http://cli-app.test:${r.port}/`);
     expect(target).toBe(upstream.url);
@@ -63,7 +68,10 @@ describe('porthole relay + porthole http', () => {
 
   it('prints NDJSON with --json', async () => {
     const r = await relay();
-    const http = spawnCli(['http', upstream.url, '--relay', `${r.url}/`, '--host', 'json-app.test', '--token', 'tok-j', '--json'], env());
+    const http = spawnCli(
+      ['http', upstream.url, '--relay', `${r.url}/`, '--host', 'json-app.test', '--token', 'tok-j', '--json'],
+      env(),
+    );
     const [line] = await http.waitFor(/^\{.*"event":"online".*\}$/);
     const online = JSON.parse(line!);
     expect(online.publicUrl).toBe(`http://json-app.test:${r.port}/`);
@@ -75,9 +83,15 @@ describe('porthole relay + porthole http', () => {
 
   it('exits with 3 when the relay refuses the claim (host taken by another token)', async () => {
     const r = await relay();
-    const owner = spawnCli(['http', String(upstream.port), '--relay', `${r.url}/`, '--host', 'taken.test', '--token', 'first'], env());
+    const owner = spawnCli(
+      ['http', String(upstream.port), '--relay', `${r.url}/`, '--host', 'taken.test', '--token', 'first'],
+      env(),
+    );
     await owner.waitFor(/^Forwarding /);
-    const thief = spawnCli(['http', String(upstream.port), '--relay', `${r.url}/`, '--host', 'taken.test', '--token', 'second'], env());
+    const thief = spawnCli(
+      ['http', String(upstream.port), '--relay', `${r.url}/`, '--host', 'taken.test', '--token', 'second'],
+      env(),
+    );
     expect(await thief.exited).toBe(3);
     expect(thief.stderr.join('\n')).toContain('already claimed');
   });
@@ -96,7 +110,11 @@ describe('porthole relay + porthole http', () => {
 
   it('takes FPW_HOST and FPW_TOKEN from the environment', async () => {
     const r = await relay();
-    const http = spawnCli(['http', String(upstream.port), '--relay', `${r.url}/`], { ...env(), FPW_HOST: 'from-env.test', FPW_TOKEN: 'env-token' });
+    const http = spawnCli(['http', String(upstream.port), '--relay', `${r.url}/`], {
+      ...env(),
+      FPW_HOST: 'from-env.test',
+      FPW_TOKEN: 'env-token',
+    });
     const [, url] = await http.waitFor(/^Forwarding (\S+) ->/);
     expect(url).toBe(`http://from-env.test:${r.port}/`);
   });
@@ -106,16 +124,28 @@ describe('porthole relay + porthole http', () => {
     await writeFile(file, '# allowed\nalpha\n\nbeta # the second\n');
     const r = await relay(['--tokens', file]);
     expect(r.p.stderr.join('\n')).not.toContain('Open relay');
-    const ok = spawnCli(['http', String(upstream.port), '--relay', `${r.url}/`, '--host', 'ok.test', '--token', 'beta'], env());
+    const ok = spawnCli(
+      ['http', String(upstream.port), '--relay', `${r.url}/`, '--host', 'ok.test', '--token', 'beta'],
+      env(),
+    );
     await ok.waitFor(/^Forwarding /);
-    const no = spawnCli(['http', String(upstream.port), '--relay', `${r.url}/`, '--host', 'no.test', '--token', 'gamma'], env());
+    const no = spawnCli(
+      ['http', String(upstream.port), '--relay', `${r.url}/`, '--host', 'no.test', '--token', 'gamma'],
+      env(),
+    );
     expect(await no.exited).toBe(3);
   });
 });
 
 describe('usage and failures', () => {
   it('exits 2 with the usage on a bad command line', async () => {
-    for (const args of [['nope'], ['http'], ['http', 'ftp://x'], ['http', '3000', '--workers', '0'], ['relay', '--bogus']]) {
+    for (const args of [
+      ['nope'],
+      ['http'],
+      ['http', 'ftp://x'],
+      ['http', '3000', '--workers', '0'],
+      ['relay', '--bogus'],
+    ]) {
       const p = spawnCli(args, env());
       expect(await p.exited, args.join(' ')).toBe(2);
       expect(p.stderr.join('\n')).toContain('Usage: porthole');
@@ -133,7 +163,10 @@ describe('usage and failures', () => {
     const gone = await startServer(() => undefined);
     const url = gone.url;
     await gone.close();
-    const http = spawnCli(['http', String(upstream.port), '--relay', `${url}/`, '--host', 'wait.test', '--token', 't'], env());
+    const http = spawnCli(
+      ['http', String(upstream.port), '--relay', `${url}/`, '--host', 'wait.test', '--token', 't'],
+      env(),
+    );
     await new Promise<void>((resolve) => {
       const check = setInterval(() => {
         if (http.stderr.some((l) => l.includes('Relay unreachable') && l.includes('refused the connection'))) {

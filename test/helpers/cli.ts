@@ -54,7 +54,11 @@ export function spawnCli(args: string[], env: Record<string, string> = {}): CliP
       return new Promise((resolve, reject) => {
         const timer = setTimeout(() => {
           listeners.delete(check);
-          reject(new Error(`no line matching ${pattern} within ${timeoutMs} ms; stdout: ${stdout.join('\n')}; stderr: ${stderr.join('\n')}`));
+          reject(
+            new Error(
+              `no line matching ${pattern} within ${timeoutMs} ms; stdout: ${stdout.join('\n')}; stderr: ${stderr.join('\n')}`,
+            ),
+          );
         }, timeoutMs);
         const check = (): void => {
           for (const line of stdout) {
