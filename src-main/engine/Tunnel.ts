@@ -189,7 +189,7 @@ export class Tunnel extends EventEmitter<TunnelEvents> {
 
   #finish(record: RequestRecord, started: number, err?: Error): void {
     record.durationMs = performance.now() - started;
-    if (err && !record.error) record.error = err.message;
+    if (err && !record.error) record.error = `the reply did not reach the relay: ${err.message}`;
     this.#counters.inFlight -= 1;
     this.#counters.requests += 1;
     this.#counters.bytesIn += record.requestBytes;
@@ -260,6 +260,10 @@ export class Tunnel extends EventEmitter<TunnelEvents> {
         body: out,
         bodyLength: req.method === 'HEAD' ? 0 : res.bodyLength,
         done: finish,
+        lostAfter: (err) => {
+          record.error = `the reply broke off on its way to the relay: ${err.message}`;
+          this.log.put(record);
+        },
       };
     } catch (err) {
       const upstreamError =

@@ -34,6 +34,11 @@ export interface Reply {
   bodyLength: number | null;
   /** Called once: when the body has been handed to the relay connection, or with the error that stopped it. */
   done?: (err?: Error) => void;
+  /**
+   * Called when the POST that carried the reply failed after `done()` reported success: the bytes
+   * had left for the socket but may not have reached the relay.
+   */
+  lostAfter?: (err: Error) => void;
 }
 
 /** What the transport calls for each visitor request. */
@@ -70,6 +75,7 @@ export interface FpwTransportOptions {
 }
 
 const REFUSED = new Set([401, 403, 404, 409]);
+const LOST_WINDOW_MS = 2000;
 
 /**
  * The dispatcher for relay connections: keep-alive, no Nagle, timeouts longer than a long-poll,
@@ -354,12 +360,21 @@ export class FpwTransport {
   /** Fixes the reply's id and header JSON, and buffers its body when it fits under the re-send cap. */
   async #prepare(id: string, reply: Reply): Promise<Reply & { id: string; headerJson: string }> {
     const report = reply.done;
-    let reported = false;
+    const lost = reply.lostAfter;
+    let reported: 'no' | 'ok' | 'failed' = 'no';
+    let okAt = 0;
     reply = {
       ...reply,
       done: (err) => {
-        if (reported) return;
-        reported = true;
+        // Bytes handed to the socket can still be lost with it; an error soon after is about this
+        // reply, a later one only about the poll the same POST became.
+        if (reported === 'ok' && err && this.#now() - okAt < LOST_WINDOW_MS) {
+          reported = 'failed';
+          lost?.(err);
+        }
+        if (reported === 'no' && !err) okAt = this.#now();
+        if (reported !== 'no') return;
+        reported = err ? 'failed' : 'ok';
         report?.(err);
       },
     };
