@@ -207,6 +207,51 @@ describe('an unreachable relay means back-off, not failure', () => {
     expect(polls).toBeLessThanOrEqual(4 * 5);
   });
 
+  it('paces the re-sends of a reply by the same back-off (never a tight loop)', async () => {
+    let posts = 0;
+    let handedOut = false;
+    const flaky = await startServer((req, res) => {
+      posts += 1;
+      req.resume();
+      req.on('end', () => {
+        if (!handedOut) {
+          handedOut = true;
+          res
+            .writeHead(200, {
+              'fpw-id': 'r1',
+              'fpw-method': 'GET',
+              'fpw-url': '/x',
+              'fpw-header': '{}',
+              'content-length': '0',
+            })
+            .end();
+        } else {
+          res.writeHead(503).end(Buffer.from('down for maintenance'));
+        }
+      });
+    });
+    cleanups.push(() => flaky.close());
+    const up = await upstream();
+    const tunnel = await startTunnel(flaky.url, up.url, {
+      profile: { workers: 1 },
+      options: { backoff: quickBackoff() },
+      wait: false,
+    });
+    cleanups.push(() => tunnel.close(0));
+    await new Promise<void>((resolve) => {
+      const on = (): void => {
+        const s = tunnel.state;
+        if (s.phase === 'reconnecting' && s.attempt >= 5) {
+          tunnel.off('status', on);
+          resolve();
+        }
+      };
+      tunnel.on('status', on);
+    });
+    // One poll that got the request, then one re-send of the reply per back-off round.
+    expect(posts).toBeLessThanOrEqual(1 + 5);
+  });
+
   it('backs off when nothing listens at the relay address', async () => {
     const gone = await startServer(() => undefined);
     const url = gone.url;

@@ -272,7 +272,8 @@ export class FpwTransport {
     let reply: (Reply & { id: string; headerJson: string }) | null = null;
     try {
       while (!this.#stopping || reply) {
-        if (!reply) await this.#gate();
+        // Re-sends wait out the back-off too: a relay that is down must never see a tight loop.
+        await this.#gate();
         if (this.#stopping && !reply) break;
         slot.controller = new AbortController();
         slot.carriesReply = reply !== null;
@@ -299,6 +300,12 @@ export class FpwTransport {
           }
           if (err instanceof Stopped || (slot.controller.signal.aborted && this.#stopping)) {
             reply?.done?.(new Error('stopped before the reply was delivered'));
+            reply = null;
+            break;
+          }
+          if (this.#stopping) {
+            // No relay to take the reply while stopping: give it up rather than retry.
+            reply?.done?.(err as Error);
             reply = null;
             break;
           }
@@ -345,6 +352,11 @@ export class FpwTransport {
           break;
         }
         // 5xx (Cloudflare's 502/520-524), 429 and anything unexpected: try again later, same reply.
+        if (this.#stopping) {
+          reply?.done?.(new Error(`relay answered HTTP ${status} while stopping`));
+          reply = null;
+          break;
+        }
         if (sent && !Buffer.isBuffer(sent.body)) {
           sent.done?.(new Error(`relay answered HTTP ${status}`));
           reply = null;
