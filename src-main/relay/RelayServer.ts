@@ -117,6 +117,8 @@ export class RelayServer {
   #sweep: NodeJS.Timeout | null = null;
   #closing = false;
   #port = 0;
+  /** TCP connections accepted since start (visitors and workers), for /healthz. */
+  #connections = 0;
 
   constructor(opts: RelayOptions = {}) {
     this.#opts = {
@@ -152,6 +154,7 @@ export class RelayServer {
     this.#server = opts.tls
       ? https.createServer({ ...serverOpts, cert: opts.tls.cert, key: opts.tls.key }, handler)
       : http.createServer(serverOpts, handler);
+    this.#server.on('connection', () => (this.#connections += 1));
     this.#server.on('upgrade', (req: IncomingMessage, socket: Duplex) => this.#refuseRaw(req, socket, 'upgrade'));
     this.#server.on('connect', (req: IncomingMessage, socket: Duplex) => this.#refuseRaw(req, socket, 'connect'));
     this.#server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
@@ -317,7 +320,9 @@ export class RelayServer {
     res.on('finish', () => this.#logVisitor(v, res.statusCode));
     if (!entry) {
       if (req.method === 'GET' && (req.url === '/healthz' || req.url?.startsWith('/healthz?'))) {
-        const body = Buffer.from(JSON.stringify({ ok: true, domain: this.#domain, hosts: this.#hosts.size }));
+        const body = Buffer.from(
+          JSON.stringify({ ok: true, domain: this.#domain, hosts: this.#hosts.size, connections: this.#connections }),
+        );
         res.writeHead(200, {
           'content-type': 'application/json',
           'content-length': body.length,

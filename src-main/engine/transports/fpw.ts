@@ -448,7 +448,7 @@ export class FpwTransport {
   }
 
   /** The POST body of a reply; reports `done` once every byte has been handed to the socket. */
-  #bodyOf(reply: Reply, slot: Slot): AsyncIterable<Buffer> {
+  #bodyOf(reply: Reply, slot: Slot): Buffer | AsyncIterable<Buffer> {
     const { body } = reply;
     const stopping = (): boolean => this.#stopping;
     const done = (err?: Error): void => {
@@ -461,13 +461,16 @@ export class FpwTransport {
       }
       reply.done?.(err);
     };
+    if (Buffer.isBuffer(body)) {
+      // A whole body goes to undici as a Buffer, which it writes in one corked write with the head
+      // (an iterable costs a write per chunk: the hot path of small replies). undici writes it as
+      // soon as a connection is free, which on a kept-alive poll connection is now.
+      setImmediate(done);
+      return body;
+    }
     return (async function* () {
       try {
-        if (Buffer.isBuffer(body)) {
-          if (body.length) yield body;
-        } else {
-          yield* body;
-        }
+        yield* body;
       } catch (err) {
         done?.(err as Error);
         throw err;

@@ -1,0 +1,271 @@
+// `npm run bench`: the tunnel against a direct connection, measured in one run on loopback.
+//
+// Starts an upstream, Porthole's relay and a Porthole tunnel as separate processes on 127.0.0.1,
+// drives load with wrk (or autocannon when wrk is not installed), and prints one table with ratios to
+// the direct run, CPU microseconds per request of the relay and the worker, their peak RSS, and new
+// TCP connections per request. Never part of `npm test`; nothing here asserts a time.
+import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
+import { parseArgs } from 'node:util';
+import { fileURLToPath } from 'node:url';
+import { request } from 'undici';
+
+const { values } = parseArgs({
+  options: {
+    duration: { type: 'string', default: '10' },
+    connections: { type: 'string', default: '50' },
+    workers: { type: 'string', default: '8' },
+    tool: { type: 'string' },
+    target: { type: 'string', default: '127.0.0.1' },
+    only: { type: 'string' },
+    help: { type: 'boolean' },
+  },
+});
+if (values.help) {
+  process.stdout.write(
+    `Usage: npm run bench -- [--duration SEC] [--connections N] [--workers N] [--tool wrk|autocannon] [--only small|big|p99]\n`,
+  );
+  process.exit(0);
+}
+const duration = Number(values.duration);
+const connections = Number(values.connections);
+const workers = Number(values.workers);
+const bindTo = values.target!;
+if (!(bindTo === 'localhost' || (isIP(bindTo) && (bindTo.startsWith('127.') || bindTo === '::1')))) {
+  process.stderr.write(`bench: refusing target ${bindTo}: load is only ever driven at loopback\n`);
+  process.exit(2);
+}
+
+const BIN = fileURLToPath(new URL('../../bin/porthole.js', import.meta.url));
+const UPSTREAM = fileURLToPath(new URL('./upstream.ts', import.meta.url));
+const hasWrk = (() => {
+  try {
+    execFileSync('wrk', ['--version'], { stdio: 'ignore' });
+    return true;
+  } catch (err) {
+    // wrk prints its version and exits 1; only a missing binary throws ENOENT.
+    return (err as NodeJS.ErrnoException).code !== 'ENOENT';
+  }
+})();
+const tool = values.tool ?? (hasWrk ? 'wrk' : 'autocannon');
+
+const children: ChildProcess[] = [];
+process.on('exit', () => children.forEach((c) => c.kill('SIGKILL')));
+
+function start(args: string[], ready: RegExp): Promise<{ proc: ChildProcess; match: RegExpMatchArray }> {
+  const proc = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  children.push(proc);
+  return new Promise((resolve, reject) => {
+    let out = '';
+    const onData = (d: Buffer): void => {
+      out += d.toString();
+      const m = out.match(ready);
+      if (m) {
+        proc.stdout!.off('data', onData);
+        proc.stdout!.resume();
+        resolve({ proc, match: m });
+      }
+    };
+    proc.stdout!.on('data', onData);
+    proc.stderr!.on('data', () => undefined);
+    proc.once('exit', (code) => reject(new Error(`${args.join(' ')} exited with ${code}: ${out}`)));
+  });
+}
+
+/** CPU time (user + system) of a process in microseconds, and its peak RSS in MiB. */
+function usage(pid: number): { cpuUs: number; peakMiB: number } {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const ticks = Number(fields[11]) + Number(fields[12]);
+  const hz = 100;
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const hwm = Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? 0);
+  return { cpuUs: (ticks / hz) * 1e6, peakMiB: hwm / 1024 };
+}
+
+async function json(url: string, host?: string): Promise<Record<string, number>> {
+  const res = await request(url, host ? { headers: { host } } : {});
+  return (await res.body.json()) as Record<string, number>;
+}
+
+interface Load {
+  requests: number;
+  rps: number;
+  mibps: number;
+  p50ms: number;
+  p99ms: number;
+  errors: number;
+}
+
+function parseWrk(text: string): Load {
+  const num = (re: RegExp): number => Number(re.exec(text)?.[1] ?? NaN);
+  const ms = (re: RegExp): number => {
+    const m = re.exec(text);
+    if (!m) return NaN;
+    const v = Number(m[1]);
+    return m[2] === 'us' ? v / 1000 : m[2] === 's' ? v * 1000 : v;
+  };
+  const transfer = /Transfer\/sec:\s+([\d.]+)(B|KB|MB|GB)/.exec(text);
+  const scale = { B: 1 / 1024 / 1024, KB: 1 / 1024, MB: 1, GB: 1024 } as const;
+  const errorsLine = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(text);
+  const non2xx = num(/Non-2xx or 3xx responses: (\d+)/);
+  return {
+    requests: num(/(\d+) requests in/),
+    rps: num(/Requests\/sec:\s+([\d.]+)/),
+    mibps: transfer ? Number(transfer[1]) * scale[transfer[2] as keyof typeof scale] : NaN,
+    p50ms: ms(/\s50%\s+([\d.]+)(us|ms|s)/),
+    p99ms: ms(/\s99%\s+([\d.]+)(us|ms|s)/),
+    errors:
+      (errorsLine ? errorsLine.slice(1).reduce((a, b) => a + Number(b), 0) : 0) + (Number.isNaN(non2xx) ? 0 : non2xx),
+  };
+}
+
+async function drive(url: string, host: string, conns: number): Promise<Load> {
+  if (tool === 'wrk') {
+    const threads = String(Math.min(2, conns));
+    const out = execFileSync(
+      'wrk',
+      ['-t', threads, '-c', String(conns), '-d', `${duration}s`, '--latency', '-H', `Host: ${host}`, url],
+      {
+        encoding: 'utf8',
+      },
+    );
+    return parseWrk(out);
+  }
+  const autocannon = (await import('autocannon' as string)).default as (opts: object) => Promise<{
+    requests: { total: number; average: number };
+    throughput: { average: number };
+    latency: { p50: number; p99: number };
+    errors: number;
+    non2xx: number;
+  }>;
+  const r = await autocannon({ url, connections: conns, duration, headers: { host } });
+  return {
+    requests: r.requests.total,
+    rps: r.requests.average,
+    mibps: r.throughput.average / 1024 / 1024,
+    p50ms: r.latency.p50,
+    p99ms: r.latency.p99,
+    errors: r.errors + r.non2xx,
+  };
+}
+
+interface Row {
+  name: string;
+  path: 'direct' | 'fpw';
+  load: Load;
+  direct?: Load;
+  relayCpuUsPerReq?: number;
+  workerCpuUsPerReq?: number;
+  newConnsPerReq?: number;
+}
+
+async function main(): Promise<void> {
+  const up = await start([UPSTREAM], /listening (\d+)/);
+  const upPort = Number(up.match[1]);
+  const relay = await start([BIN, 'relay', '--port', '0', '--bind', bindTo], /Listening on (http:\/\/\S+)/);
+  const relayUrl = relay.match[1]!;
+  const host = 'bench.test';
+  const worker = await start(
+    [
+      BIN,
+      'http',
+      `http://${bindTo}:${upPort}`,
+      '--relay',
+      `${relayUrl}/`,
+      '--host',
+      host,
+      '--token',
+      'bench',
+      '--workers',
+      String(workers),
+      '--json',
+    ],
+    /"event":"online"/,
+  );
+  process.stdout.write(
+    `bench: ${tool}${tool === 'autocannon' ? ' (wrk is not installed)' : ''}, ${duration} s per run, ${workers} workers, node ${process.version}\n`,
+  );
+
+  const scenarios: Array<{ name: string; path: string; conns: number; key: string }> = [
+    { name: 'small body, 50 conns', path: '/small', conns: connections, key: 'small' },
+    { name: '1 MiB body, 50 conns', path: '/big', conns: connections, key: 'big' },
+    { name: 'small body, 1 conn', path: '/small', conns: 1, key: 'p99' },
+  ].filter((s) => !values.only || values.only.split(',').includes(s.key));
+
+  const rows: Row[] = [];
+  for (const s of scenarios) {
+    const direct = await drive(`http://${bindTo}:${upPort}${s.path}`, `${bindTo}:${upPort}`, s.conns);
+    rows.push({ name: s.name, path: 'direct', load: direct });
+    const r0 = usage(relay.proc.pid!);
+    const w0 = usage(worker.proc.pid!);
+    const relayConns0 = (await json(`${relayUrl}/healthz`)).connections!;
+    const upConns0 = (await json(`http://${bindTo}:${upPort}/stats`)).connections!;
+    const load = await drive(`${relayUrl}${s.path}`, host, s.conns);
+    const r1 = usage(relay.proc.pid!);
+    const w1 = usage(worker.proc.pid!);
+    // -1 each: the stats requests themselves.
+    const relayConns = (await json(`${relayUrl}/healthz`)).connections! - relayConns0 - 1 - s.conns;
+    const upConns = (await json(`http://${bindTo}:${upPort}/stats`)).connections! - upConns0 - 1;
+    rows.push({
+      name: s.name,
+      path: 'fpw',
+      load,
+      direct,
+      relayCpuUsPerReq: (r1.cpuUs - r0.cpuUs) / load.requests,
+      workerCpuUsPerReq: (w1.cpuUs - w0.cpuUs) / load.requests,
+      newConnsPerReq: (Math.max(0, relayConns) + Math.max(0, upConns)) / load.requests,
+    });
+  }
+  const relayPeak = usage(relay.proc.pid!).peakMiB;
+  const workerPeak = usage(worker.proc.pid!).peakMiB;
+
+  const f = (n: number | undefined, d = 1): string => (n === undefined || Number.isNaN(n) ? '-' : n.toFixed(d));
+  const header = [
+    'scenario',
+    'path',
+    'req/s',
+    'MiB/s',
+    'p50 ms',
+    'p99 ms',
+    'vs direct',
+    'relay µs/req',
+    'worker µs/req',
+    'new conns/req',
+    'errors',
+  ];
+  const lines = rows.map((r) => {
+    const big = r.name.startsWith('1 MiB');
+    const ratio = r.direct ? (big ? r.load.mibps / r.direct.mibps : r.load.rps / r.direct.rps) * 100 : undefined;
+    return [
+      r.name,
+      r.path,
+      f(r.load.rps, 0),
+      f(r.load.mibps),
+      f(r.load.p50ms, 2),
+      f(r.load.p99ms, 2),
+      ratio === undefined ? '' : `${f(ratio)} %${big ? ' (MiB/s)' : ''}`,
+      f(r.relayCpuUsPerReq, 0),
+      f(r.workerCpuUsPerReq, 0),
+      r.newConnsPerReq === undefined ? '' : f(r.newConnsPerReq, 4),
+      String(r.load.errors),
+    ];
+  });
+  const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)));
+  const row = (cells: string[]): string => `| ${cells.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`;
+  process.stdout.write(
+    `\n${row(header)}\n| ${widths.map((w) => '-'.repeat(w)).join(' | ')} |\n${lines.map(row).join('\n')}\n`,
+  );
+  process.stdout.write(`\npeak RSS: relay ${f(relayPeak)} MiB, worker ${f(workerPeak)} MiB\n`);
+  if (existsSync('/proc/cpuinfo')) {
+    const model = /model name\s*:\s*(.*)/.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1];
+    process.stdout.write(`machine: ${model ?? 'unknown CPU'}, ${(await import('node:os')).cpus().length} cores\n`);
+  }
+  children.forEach((c) => c.kill('SIGTERM'));
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`bench: ${(err as Error).stack ?? String(err)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,23 @@
+// The benchmark's upstream, as its own process: a 6-byte body at /small, 1 MiB at /big, and the
+// number of TCP connections it accepted at /stats (to count new connections per request).
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+const big = Buffer.alloc(1024 * 1024, 'x');
+const small = Buffer.from('hello\n');
+let connections = 0;
+const server = http.createServer({ keepAliveTimeout: 60_000, noDelay: true }, (req, res) => {
+  if (req.url === '/stats') {
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end(Buffer.from(JSON.stringify({ connections })));
+    return;
+  }
+  const body = req.url === '/big' ? big : small;
+  res.writeHead(200, { 'content-type': 'text/plain', 'content-length': body.length });
+  res.end(body);
+});
+server.on('connection', () => connections++);
+server.listen(0, '127.0.0.1', () => {
+  process.stdout.write(`listening ${(server.address() as AddressInfo).port}\n`);
+});
+process.on('SIGTERM', () => process.exit(0));
