@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Readable } from 'node:stream';
 import { Agent, EnvHttpProxyAgent, type Dispatcher } from 'undici';
+import { bodyText, drain, sendPoll, type PollResponse } from './poll-request.ts';
 import { Backoff } from '../backoff.ts';
 import type { RequestBody } from '../undici-body.ts';
 import {
@@ -280,15 +281,15 @@ export class FpwTransport {
         slot.polling = true;
         const sent = reply;
         const held = setTimeout(() => this.#online(), this.#opts.heldAfterMs ?? 1500);
-        let res: Dispatcher.ResponseData;
+        let res: PollResponse;
         try {
-          res = await this.#dispatcher.request({
+          res = await sendPoll(this.#dispatcher, {
             origin: this.#url.origin,
             path: this.#url.pathname + this.#url.search,
-            method: 'POST',
             headers: this.#headers(sent, this.#stopping),
             body: sent ? (this.#bodyOf(sent, slot) as RequestBody) : null,
             signal: slot.controller.signal,
+            ...(sent && Buffer.isBuffer(sent.body) ? { onSent: () => this.#sent(sent, slot) } : {}),
           });
         } catch (err) {
           clearTimeout(held);
@@ -319,32 +320,32 @@ export class FpwTransport {
           reply = null;
           const answer = parsePollAnswer((name) => firstValue(res.headers[name]));
           if (answer.kind === 'idle') {
-            await res.body.dump().catch(() => undefined);
+            await drain(res.body);
             if (this.#stopping) break;
             this.#online(answer.publicUrl);
             continue;
           }
           this.#online();
           if (answer.kind === 'malformed') {
-            await res.body.dump().catch(() => undefined);
+            await drain(res.body);
             reply = await this.#prepare(answer.id, this.#opts.handler.malformed(answer.id, answer.error));
             continue;
           }
           const lengthHeader = firstValue(res.headers['content-length']);
           const length = lengthHeader !== undefined && /^\d+$/.test(lengthHeader) ? Number(lengthHeader) : null;
           const body = length === 0 ? null : res.body;
-          if (body === null) await res.body.dump().catch(() => undefined);
+          if (body === null) await drain(res.body);
           let r: Reply;
           try {
             r = await this.#opts.handler.request(answer.request, body, length);
           } catch (err) {
             r = this.#opts.handler.malformed(answer.request.id, (err as Error).message);
           }
-          if (body && !res.body.readableEnded) res.body.destroy();
+          if (body && !body.readableEnded) body.destroy();
           reply = await this.#prepare(answer.request.id, r);
           continue;
         }
-        const text = await readText(res.body);
+        const text = await bodyText(res.body);
         if (REFUSED.has(status)) {
           this.#refused(status, relayMessage(status, text));
           if (sent) sent.done?.(new Error(`relay refused the reply (HTTP ${status})`));
@@ -448,26 +449,26 @@ export class FpwTransport {
   }
 
   /** The POST body of a reply; reports `done` once every byte has been handed to the socket. */
+  /** Marks a reply as handed to the relay connection. */
+  #sent(reply: Reply, slot: Slot): void {
+    // Once the reply is out, the POST is only a poll again, which stop() may cut.
+    slot.carriesReply = false;
+    // Stopping: a relay that does not know `fpw-close` holds this POST; cut it once the last bytes
+    // have had a moment to leave the socket.
+    if (this.#stopping) setTimeout(() => slot.controller.abort(new Stopped()), 100).unref();
+    reply.done?.();
+  }
+
+  /** The POST body of a reply. A streamed one reports `done` once its last chunk was taken. */
   #bodyOf(reply: Reply, slot: Slot): Buffer | AsyncIterable<Buffer> {
     const { body } = reply;
-    const stopping = (): boolean => this.#stopping;
+    // A whole body goes to undici as a Buffer, written in one corked write with the head (an
+    // iterable costs a write per chunk); undici's onRequestSent reports it sent.
+    if (Buffer.isBuffer(body)) return body;
     const done = (err?: Error): void => {
-      // Once the reply is out, the POST is only a poll again, which stop() may cut.
-      if (!err) {
-        slot.carriesReply = false;
-        // Stopping: a relay that does not know `fpw-close` holds this POST; cut it once the last
-        // bytes have had a moment to leave the socket.
-        if (stopping()) setTimeout(() => slot.controller.abort(new Stopped()), 100).unref();
-      }
-      reply.done?.(err);
+      if (err) reply.done?.(err);
+      else this.#sent(reply, slot);
     };
-    if (Buffer.isBuffer(body)) {
-      // A whole body goes to undici as a Buffer, which it writes in one corked write with the head
-      // (an iterable costs a write per chunk: the hot path of small replies). undici writes it as
-      // soon as a connection is free, which on a kept-alive poll connection is now.
-      setImmediate(done);
-      return body;
-    }
     return (async function* () {
       try {
         yield* body;
@@ -477,15 +478,6 @@ export class FpwTransport {
       }
       done?.();
     })();
-  }
-}
-
-async function readText(body: Dispatcher.ResponseData['body']): Promise<string> {
-  try {
-    const text = await body.text();
-    return text.length > 2000 ? text.slice(0, 2000) : text;
-  } catch {
-    return '';
   }
 }
 
