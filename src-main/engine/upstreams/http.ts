@@ -10,6 +10,12 @@ export interface HttpUpstreamOptions {
   hostHeader?: 'upstream' | 'visitor';
   /** Time allowed for the response head, and between body chunks. @default 60000 */
   timeoutMs?: number;
+  /**
+   * For an `https://` target, accept a certificate that does not verify (self-signed, expired, for
+   * another name): for local services with a development certificate. Ignored with `dispatcher`.
+   * @default false
+   */
+  insecure?: boolean;
   /** Injected for tests and for a proxy; by default one keep-alive pool to the target. */
   dispatcher?: Dispatcher;
 }
@@ -41,7 +47,7 @@ export class HttpUpstream implements Upstream {
         headersTimeout: this.#timeoutMs,
         bodyTimeout: this.#timeoutMs,
         maxHeaderSize: 256 * 1024,
-        connect: { noDelay: true },
+        connect: { noDelay: true, ...(opts.insecure ? { rejectUnauthorized: false } : {}) },
       });
   }
 
@@ -88,6 +94,22 @@ export class HttpUpstream implements Upstream {
   }
 }
 
+/** Why Node refused an upstream's certificate, by the code of the TLS error. */
+const UNTRUSTED_CERTIFICATE = new Map<string, string>(
+  Object.entries({
+    DEPTH_ZERO_SELF_SIGNED_CERT: 'it is self-signed',
+    SELF_SIGNED_CERT_IN_CHAIN: 'it was issued by a self-signed authority',
+    UNABLE_TO_VERIFY_LEAF_SIGNATURE: 'its issuer is not known',
+    UNABLE_TO_GET_ISSUER_CERT: 'its issuer is not known',
+    UNABLE_TO_GET_ISSUER_CERT_LOCALLY: 'its issuer is not known',
+    CERT_UNTRUSTED: 'it is not trusted for this use',
+    CERT_SIGNATURE_FAILURE: 'its signature does not verify',
+    CERT_HAS_EXPIRED: 'it has expired',
+    CERT_NOT_YET_VALID: 'it is not valid yet',
+    ERR_TLS_CERT_ALTNAME_INVALID: 'it is for another host name',
+  }),
+);
+
 /** Maps a network or undici error to what the visitor should see. */
 export function toUpstreamError(err: unknown, target: string, timeoutMs: number): UpstreamError {
   const e = err as { code?: string; message?: string; cause?: { code?: string } };
@@ -97,6 +119,14 @@ export function toUpstreamError(err: unknown, target: string, timeoutMs: number)
   }
   if (code === 'UND_ERR_CONNECT_TIMEOUT') return new UpstreamError(504, `connecting to ${target} timed out`);
   if (code === 'ECONNREFUSED') return new UpstreamError(502, `nothing is listening at ${target} (connection refused)`);
+  const untrusted = UNTRUSTED_CERTIFICATE.get(code);
+  if (untrusted) {
+    return new UpstreamError(
+      502,
+      `the certificate of ${target} is not trusted: ${untrusted} (${code}); if you trust this service, ` +
+        `turn on "accept invalid certificates" (--insecure-upstream)`,
+    );
+  }
   if (code === 'ENOTFOUND' || code === 'EAI_AGAIN')
     return new UpstreamError(502, `the name in ${target} does not resolve`);
   return new UpstreamError(502, `${target} failed: ${e.message ?? String(err)}${code ? ` (${code})` : ''}`);
