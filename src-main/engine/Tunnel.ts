@@ -242,12 +242,18 @@ export class Tunnel extends EventEmitter<TunnelEvents> {
       record.responseHeaders = headerListFromMap(headers);
       const resCapture = new BodyCapture(this.#previewBytes);
       const source = res.body;
-      const out = (async function* () {
-        for await (const chunk of source) {
-          resCapture.push(chunk);
-          yield chunk;
-        }
-      })();
+      let out: Buffer | AsyncIterable<Buffer>;
+      if (Buffer.isBuffer(source)) {
+        resCapture.push(source);
+        out = source;
+      } else {
+        out = (async function* () {
+          for await (const chunk of source) {
+            resCapture.push(chunk);
+            yield chunk;
+          }
+        })();
+      }
       const finish = (err?: Error): void => {
         settleRequestBody();
         record.responseBytes = resCapture.size;

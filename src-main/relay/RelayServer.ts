@@ -73,6 +73,8 @@ interface Visitor {
   id: string | null;
   done: boolean;
   bytesOut: number;
+  /** The start (or all) of a body of unknown length, read before dispatch. */
+  prefix?: { chunks: Buffer[]; size: number; complete: boolean };
 }
 
 interface HostEntry {
@@ -99,6 +101,8 @@ export const RELAY_ANSWERS = {
 } as const;
 
 const ONLINE_WINDOW_MS = 5000;
+/** Bodies without a length are read up to this before a worker gets them. */
+const UNSIZED_BUFFER_BYTES = 8 * 1024 * 1024;
 
 /** The server side of the FPW long-poll protocol. */
 export class RelayServer {
@@ -365,6 +369,53 @@ export class RelayServer {
     res.once('close', () => {
       if (!res.writableFinished && !v.done) this.#abandon(v, entry);
     });
+    if (length === undefined && req.headers['transfer-encoding'] !== undefined) {
+      // No length announced: read the start of the body first, so that one over the limit is
+      // refused before any worker sees a byte of it (up to a buffer cap; beyond it, it streams).
+      const e = entry;
+      return this.#readUnsized(v, () => this.#route(e, v));
+    }
+    this.#route(entry, v);
+  }
+
+  /** Reads a body of unknown length into `v.prefix`, up to the buffer cap or its end. */
+  #readUnsized(v: Visitor, next: () => void): void {
+    const { req } = v;
+    const cap = Math.min(this.#opts.maxBodyBytes, UNSIZED_BUFFER_BYTES);
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const onData = (chunk: Buffer): void => {
+      size += chunk.length;
+      if (size > this.#opts.maxBodyBytes) {
+        stop();
+        this.#fail(v, 413, 'Content Too Large', `The request body exceeds ${formatBytes(this.#opts.maxBodyBytes)}.`);
+        return;
+      }
+      chunks.push(chunk);
+      if (size > cap) {
+        stop();
+        req.pause();
+        v.prefix = { chunks, size, complete: false };
+        next();
+      }
+    };
+    const onEnd = (): void => {
+      stop();
+      v.prefix = { chunks, size, complete: true };
+      next();
+    };
+    const stop = (): void => {
+      req.off('data', onData);
+      req.off('end', onEnd);
+    };
+    req.on('data', onData);
+    req.on('end', onEnd);
+  }
+
+  /** Hands a visitor to a free worker, or queues it. */
+  #route(entry: HostEntry, v: Visitor): void {
+    const { res } = v;
+    if (v.done || res.destroyed) return;
     if (entry.polls.length) return this.#dispatch(entry, v);
     if (!this.#workerOnline(entry)) {
       return this.#page(
@@ -502,11 +553,21 @@ export class RelayServer {
       'cache-control': 'no-store',
     };
     const length = req.headers['content-length'];
-    const chunked = req.headers['transfer-encoding'] !== undefined;
-    if (!chunked) headers['content-length'] = length ?? '0';
+    const prefix = v.prefix;
+    if (prefix?.complete) headers['content-length'] = String(prefix.size);
+    else if (prefix === undefined && req.headers['transfer-encoding'] === undefined)
+      headers['content-length'] = length ?? '0';
     const workerRes = poll.res;
     workerRes.writeHead(200, headers);
-    let received = 0;
+    let received = prefix?.size ?? 0;
+    if (prefix) {
+      for (const chunk of prefix.chunks) workerRes.write(chunk);
+      if (prefix.complete) {
+        workerRes.end();
+        this.#watchWorker(entry, v, id, workerRes);
+        return;
+      }
+    }
     const onData = (chunk: Buffer): void => {
       received += chunk.length;
       if (received > this.#opts.maxBodyBytes) {
@@ -528,6 +589,12 @@ export class RelayServer {
     req.once('close', () => {
       if (!req.complete) workerRes.destroy();
     });
+    if (prefix) req.resume();
+    this.#watchWorker(entry, v, id, workerRes);
+  }
+
+  /** A worker connection that dies before it has the whole request: the visitor hears of it. */
+  #watchWorker(entry: HostEntry, v: Visitor, id: string, workerRes: ServerResponse): void {
     workerRes.once('close', () => {
       if (!workerRes.writableFinished && !v.done) {
         // The worker's connection died while the request was on its way: it never got all of it.
@@ -558,7 +625,11 @@ export class RelayServer {
       req.resume();
       return this.#page(res, 403, 'Forbidden', 'This token may not claim hosts on this relay.');
     }
-    if (this.#closing) {
+    const replyId = firstValue(req.headers[FPW.id]) ?? firstValue(req.headers[FPW.rid]);
+    const answersPending = replyId !== undefined && this.#hosts.get(host)?.pending.has(replyId) === true;
+    // While closing, replies to visitors still waiting are taken (that is what the grace period is
+    // for); anything else is turned away.
+    if (this.#closing && !answersPending) {
       req.resume();
       return this.#page(res, 503, 'Service Unavailable', 'The relay is shutting down.', { 'retry-after': '5' });
     }

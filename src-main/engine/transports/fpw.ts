@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Readable } from 'node:stream';
 import { Agent, EnvHttpProxyAgent, type Dispatcher } from 'undici';
-import { bodyText, drain, sendPoll, type PollResponse } from './poll-request.ts';
+import { bodyText, dispatchRequest, drain, type DispatchResponse } from '../dispatch.ts';
 import { Backoff } from '../backoff.ts';
 import type { RequestBody } from '../undici-body.ts';
 import {
@@ -281,9 +281,10 @@ export class FpwTransport {
         slot.polling = true;
         const sent = reply;
         const held = setTimeout(() => this.#online(), this.#opts.heldAfterMs ?? 1500);
-        let res: PollResponse;
+        let res: DispatchResponse;
         try {
-          res = await sendPoll(this.#dispatcher, {
+          res = await dispatchRequest(this.#dispatcher, {
+            method: 'POST',
             origin: this.#url.origin,
             path: this.#url.pathname + this.#url.search,
             headers: this.#headers(sent, this.#stopping),
@@ -333,7 +334,8 @@ export class FpwTransport {
           }
           const lengthHeader = firstValue(res.headers['content-length']);
           const length = lengthHeader !== undefined && /^\d+$/.test(lengthHeader) ? Number(lengthHeader) : null;
-          const body = length === 0 ? null : res.body;
+          // Poll answers are never collected (collectUpTo 0), so a body here is a stream.
+          const body = length === 0 || Buffer.isBuffer(res.body) ? null : res.body;
           if (body === null) await drain(res.body);
           let r: Reply;
           try {

@@ -1,4 +1,5 @@
 import { Pool, type Dispatcher } from 'undici';
+import { dispatchRequest, type DispatchResponse } from '../dispatch.ts';
 import type { RequestBody } from '../undici-body.ts';
 import { firstValue, stripHopByHop, type HeaderMap } from '../fpw-codec.ts';
 import { UpstreamError, type Upstream, type UpstreamRequest, type UpstreamResponse } from './upstream.ts';
@@ -19,6 +20,9 @@ export interface HttpUpstreamOptions {
   /** Injected for tests and for a proxy; by default one keep-alive pool to the target. */
   dispatcher?: Dispatcher;
 }
+
+const COLLECT_UP_TO = 1024 * 1024;
+const EMPTY = Buffer.alloc(0);
 
 /** Forwards visitor requests to an HTTP(S) service over a keep-alive undici pool. */
 export class HttpUpstream implements Upstream {
@@ -63,9 +67,9 @@ export class HttpUpstream implements Upstream {
     if (visitorHost) headers['x-forwarded-host'] = visitorHost;
     if (req.bodyLength !== null && req.body !== null) headers['content-length'] = String(req.bodyLength);
 
-    let res: Dispatcher.ResponseData;
+    let res: DispatchResponse;
     try {
-      res = await this.#dispatcher.request({
+      res = await dispatchRequest(this.#dispatcher, {
         origin: this.#url.origin,
         path: this.#prefix + req.path,
         method: req.method,
@@ -74,17 +78,22 @@ export class HttpUpstream implements Upstream {
         signal,
         headersTimeout: this.#timeoutMs,
         bodyTimeout: this.#timeoutMs,
+        // Small answers (most of them) arrive whole, with no stream in between.
+        collectUpTo: COLLECT_UP_TO,
       });
     } catch (err) {
       throw toUpstreamError(err, this.target, this.#timeoutMs);
     }
     const length = firstValue(res.headers['content-length']);
     const out: HeaderMap = Object.create(null) as HeaderMap;
-    for (const [name, value] of Object.entries(res.headers)) if (value !== undefined) out[name] = value;
+    for (const name in res.headers) {
+      const value = res.headers[name];
+      if (value !== undefined) out[name] = value;
+    }
     return {
       status: res.statusCode,
       headers: out,
-      body: res.body,
+      body: res.body ?? EMPTY,
       bodyLength: length !== undefined && /^\d+$/.test(length) ? Number(length) : null,
     };
   }

@@ -25,8 +25,8 @@ export interface UpstreamResponse {
   status: number;
   /** Response headers (lower-case names, repeats as arrays). */
   headers: HeaderMap;
-  /** The response body. */
-  body: AsyncIterable<Buffer>;
+  /** The response body: whole when it was small, else a stream. */
+  body: Buffer | AsyncIterable<Buffer>;
   /** The body's length, when the upstream said. */
   bodyLength: number | null;
   /** Text the upstream reported on a side channel (PHP's stderr), for the request log. */

@@ -1,39 +1,46 @@
 import { Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
-import type { RequestBody } from '../undici-body.ts';
+import type { RequestBody } from './undici-body.ts';
 
-/** A relay's answer to a poll. */
-export interface PollResponse {
+/** An HTTP response as the engine's hot paths take it from undici. */
+export interface DispatchResponse {
   statusCode: number;
   headers: Record<string, string | string[] | undefined>;
   /**
-   * The body, or null when the answer has none: idle answers and bodyless visitor requests, most of
-   * the traffic, then cost no stream at all.
+   * The body: null when there is none (idle poll answers and bodyless visitor requests, most of the
+   * traffic, then cost no stream at all), a Buffer when it was small enough to collect whole, else a
+   * stream.
    */
-  body: Readable | null;
+  body: Buffer | Readable | null;
 }
 
-export interface PollOptions {
+export interface DispatchOptions {
   origin: string;
   path: string;
-  headers: Record<string, string>;
+  method: string;
+  headers: Record<string, string | string[]>;
   body: RequestBody;
   signal: AbortSignal;
+  headersTimeout?: number;
+  bodyTimeout?: number;
+  /** Bodies that announce a length up to this are collected into one Buffer. @default 0 */
+  collectUpTo?: number;
   /** Called once undici has written the whole request body to the socket. */
   onSent?: () => void;
 }
 
 /**
- * One POST to the relay through undici's `dispatch`, without the `request()` wrapper: the hot path
- * of the worker (every visitor request is one poll answer and one reply), measured by
- * `npm run bench`, where the wrapper's per-request body stream showed up.
+ * One request through undici's `dispatch`, without the `request()` wrapper and its body stream for
+ * every response: the worker's hot paths (every visitor request is one poll answer, one upstream
+ * request and one reply), where `npm run bench` showed the wrapper's cost.
  */
-export function sendPoll(dispatcher: Dispatcher, opts: PollOptions): Promise<PollResponse> {
-  return new Promise<PollResponse>((resolve, reject) => {
+export function dispatchRequest(dispatcher: Dispatcher, opts: DispatchOptions): Promise<DispatchResponse> {
+  return new Promise<DispatchResponse>((resolve, reject) => {
     let controller: Dispatcher.DispatchController | null = null;
     let body: Readable | null = null;
     let started = false;
     let ended = false;
+    let collect: { statusCode: number; headers: DispatchResponse['headers']; chunks: Buffer[] } | null = null;
     const onAbort = (): void => {
       const reason = opts.signal.reason instanceof Error ? opts.signal.reason : new Error('aborted');
       if (controller) controller.abort(reason);
@@ -55,8 +62,13 @@ export function sendPoll(dispatcher: Dispatcher, opts: PollOptions): Promise<Pol
       onResponseStart(c, statusCode, headers) {
         started = true;
         const length = headers['content-length'];
-        if (length === '0' || statusCode === 204) {
+        if (length === '0' || statusCode === 204 || statusCode === 304 || opts.method === 'HEAD') {
           resolve({ statusCode, headers, body: null });
+          return;
+        }
+        const size = typeof length === 'string' && /^\d+$/.test(length) ? Number(length) : -1;
+        if (size >= 0 && size <= (opts.collectUpTo ?? 0)) {
+          collect = { statusCode, headers, chunks: [] };
           return;
         }
         body = new Readable({
@@ -72,22 +84,38 @@ export function sendPoll(dispatcher: Dispatcher, opts: PollOptions): Promise<Pol
         resolve({ statusCode, headers, body });
       },
       onResponseData(c, chunk) {
-        if (body && !body.push(chunk)) c.pause();
+        if (collect) collect.chunks.push(chunk);
+        else if (body && !body.push(chunk)) c.pause();
       },
       onResponseEnd() {
         ended = true;
         finish();
-        body?.push(null);
+        if (collect) {
+          const { chunks } = collect;
+          resolve({
+            statusCode: collect.statusCode,
+            headers: collect.headers,
+            body: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks),
+          });
+        } else body?.push(null);
       },
       onResponseError(_c, err) {
         finish();
-        if (!started) reject(err);
+        if (!started || collect) reject(err);
         else body?.destroy(err);
       },
     };
     try {
       dispatcher.dispatch(
-        { origin: opts.origin, path: opts.path, method: 'POST', headers: opts.headers, body: opts.body },
+        {
+          origin: opts.origin,
+          path: opts.path,
+          method: opts.method,
+          headers: opts.headers,
+          body: opts.body,
+          ...(opts.headersTimeout !== undefined ? { headersTimeout: opts.headersTimeout } : {}),
+          ...(opts.bodyTimeout !== undefined ? { bodyTimeout: opts.bodyTimeout } : {}),
+        },
         handler,
       );
     } catch (err) {
@@ -98,8 +126,8 @@ export function sendPoll(dispatcher: Dispatcher, opts: PollOptions): Promise<Pol
 }
 
 /** Reads and discards what is left of a body. */
-export async function drain(body: Readable | null): Promise<void> {
-  if (!body || body.readableEnded || body.destroyed) return;
+export async function drain(body: Buffer | Readable | null): Promise<void> {
+  if (!body || Buffer.isBuffer(body) || body.readableEnded || body.destroyed) return;
   try {
     for await (const _ of body) void _;
   } catch {
@@ -108,8 +136,9 @@ export async function drain(body: Readable | null): Promise<void> {
 }
 
 /** A body as text (for a relay's refusal message), at most 2000 characters. */
-export async function bodyText(body: Readable | null): Promise<string> {
+export async function bodyText(body: Buffer | Readable | null): Promise<string> {
   if (!body) return '';
+  if (Buffer.isBuffer(body)) return body.subarray(0, 2000).toString('utf8');
   const chunks: Buffer[] = [];
   let size = 0;
   try {
