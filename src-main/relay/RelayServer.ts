@@ -513,7 +513,7 @@ export class RelayServer {
     const poll = entry.polls.shift()!;
     clearTimeout(poll.timer);
     if (v.timer) clearTimeout(v.timer);
-    const id = randomBytes(16).toString('hex');
+    const id = newRequestId();
     v.id = id;
     entry.pending.set(id, v);
     v.timer = setTimeout(() => {
@@ -783,6 +783,23 @@ export class RelayServer {
       }
     }
   }
+}
+
+let idPool = Buffer.alloc(0);
+let idOffset = 0;
+
+/**
+ * A request id of 128 random bits, as hex. Random bytes are drawn 4 KiB at a time (as
+ * crypto.randomUUID does), since one call per request showed in the relay's profile.
+ */
+export function newRequestId(): string {
+  if (idOffset + 16 > idPool.length) {
+    idPool = randomBytes(4096);
+    idOffset = 0;
+  }
+  const id = idPool.toString('hex', idOffset, idOffset + 16);
+  idOffset += 16;
+  return id;
 }
 
 function headBytes(req: IncomingMessage): number {
