@@ -21,7 +21,8 @@ export interface HttpUpstreamOptions {
   dispatcher?: Dispatcher;
 }
 
-const COLLECT_UP_TO = 1024 * 1024;
+// One read's worth: bigger answers stream, so that no large buffer is allocated and copied per request.
+const COLLECT_UP_TO = 64 * 1024;
 const EMPTY = Buffer.alloc(0);
 
 /** Forwards visitor requests to an HTTP(S) service over a keep-alive undici pool. */
