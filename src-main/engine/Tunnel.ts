@@ -48,7 +48,7 @@ export interface TunnelOptions {
   /** Overrides, for tests. */
   backoff?: Backoff;
   heldAfterMs?: number;
-  /** Replies up to this size are kept for a re-send. @default 1 MiB */
+  /** Replies up to this size are kept for a re-send. @default 256 KiB */
   resendCapBytes?: number;
   upstream?: Upstream;
 }
@@ -71,6 +71,8 @@ export class Tunnel extends EventEmitter<TunnelEvents> {
   readonly #replayCap: number;
   #counters = { requests: 0, inFlight: 0, bytesIn: 0, bytesOut: 0 };
   #recent: Array<{ at: number; ms: number }> = [];
+  /** Aborted when the tunnel closes: upstream requests still running after the grace period end. */
+  #cancel = new AbortController();
 
   constructor(profile: Profile, opts: TunnelOptions = {}) {
     super();
@@ -151,6 +153,7 @@ export class Tunnel extends EventEmitter<TunnelEvents> {
   /** Stops and releases the upstream's connections. */
   async close(graceMs = 5000): Promise<void> {
     await this.stop(graceMs);
+    this.#cancel.abort(new Error('tunnel closed'));
     await this.upstream.close();
   }
 
@@ -213,7 +216,6 @@ export class Tunnel extends EventEmitter<TunnelEvents> {
           }
         })()
       : null;
-    const controller = new AbortController();
     const settleRequestBody = (): void => {
       record.requestBytes = reqCapture.size;
       record.requestBody = reqCapture.preview();
@@ -231,7 +233,7 @@ export class Tunnel extends EventEmitter<TunnelEvents> {
           forwardedFor: firstString(req.headers['x-forwarded-for']),
           publicScheme: this.publicUrl.startsWith('https:') ? 'https' : 'http',
         },
-        controller.signal,
+        this.#cancel.signal,
       );
       record.upstreamMs = performance.now() - started;
       record.status = res.status;
