@@ -257,6 +257,8 @@ export class Tunnel extends EventEmitter<TunnelEvents> {
         })();
       }
       const finish = (err?: Error): void => {
+        // Read again at the end: PHP may write to stderr after its output has started.
+        if (res.diagnostics && !err) record.error = res.diagnostics;
         settleRequestBody();
         record.responseBytes = resCapture.size;
         record.responseBody = resCapture.preview();
