@@ -1,4 +1,7 @@
+import { resolve } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { parseHeaderArg, type AccessRules, type HeaderRules } from '../engine/access.ts';
+import { isCidr } from '../engine/ip.ts';
 
 /** A command line that cannot be run as given: exit code 2, with the usage. */
 export class UsageError extends Error {
@@ -8,7 +11,11 @@ export class UsageError extends Error {
 export const USAGE = `Usage: porthole <command> [options]
 
 Commands:
-  http <port|url>    Put a local HTTP service on the internet through a relay
+  http <port|url>    Put a local HTTP(S) service on the internet through a relay
+  fastcgi <addr> --root DIR
+                     Put a PHP app on the internet: talk FastCGI straight to PHP-FPM at host:port,
+                     a port, or a unix socket (/path or unix:/path); DIR is the document root
+  folder <dir>       Share a folder (listing, ranges, caching headers; dotfiles hidden)
   demo               Run a relay, a demo site and a tunnel to it, all on this machine
   relay              Run a relay that workers (Porthole's or any FPW worker) connect to
   help               Show this help
@@ -21,6 +28,18 @@ Tunnel options (http, demo):
   --host-header M    Host the upstream sees: upstream (default) or visitor
   --timeout SEC      Time the upstream has to answer before visitors get a 504 (default 60)
   --json             Print events and requests as NDJSON
+  --basic-auth U:P   Ask visitors for this user and password (repeatable; split at the first colon)
+  --allow CIDR       Only these visitor IPs may in (repeatable; IPv4 or IPv6)
+  --deny CIDR        These visitor IPs may not (repeatable; deny wins over allow)
+  --request-header "Name: value"    Add a header to requests to the upstream (repeatable)
+  --remove-request-header NAME      Remove a header from requests (repeatable)
+  --response-header "Name: value"   Add a header to responses to visitors (repeatable)
+  --remove-response-header NAME     Remove a header from responses (repeatable)
+  --insecure-upstream               http: accept an https:// upstream's invalid certificate
+
+fastcgi options:     --root DIR (required)  --index FILE (default index.php)
+                     --remote-root DIR (the document root as PHP-FPM sees it, e.g. in a container)
+folder options:      --dotfiles (serve .env, .git...)  --no-listing
 
 Relay options (relay; demo takes --port and --bind):
   --port N           Port to listen on (default 8080; 0 picks a free one; demo: a free one)
@@ -42,6 +61,27 @@ const TUNNEL_OPTIONS = {
   'host-header': { type: 'string' },
   timeout: { type: 'string' },
   json: { type: 'boolean' },
+  'basic-auth': { type: 'string', multiple: true },
+  allow: { type: 'string', multiple: true },
+  deny: { type: 'string', multiple: true },
+  'request-header': { type: 'string', multiple: true },
+  'remove-request-header': { type: 'string', multiple: true },
+  'response-header': { type: 'string', multiple: true },
+  'remove-response-header': { type: 'string', multiple: true },
+  'insecure-upstream': { type: 'boolean' },
+} as const satisfies ParseArgsConfig['options'];
+
+const FASTCGI_OPTIONS = {
+  ...TUNNEL_OPTIONS,
+  root: { type: 'string' },
+  index: { type: 'string' },
+  'remote-root': { type: 'string' },
+} as const satisfies ParseArgsConfig['options'];
+
+const FOLDER_OPTIONS = {
+  ...TUNNEL_OPTIONS,
+  dotfiles: { type: 'boolean' },
+  'no-listing': { type: 'boolean' },
 } as const satisfies ParseArgsConfig['options'];
 
 const RELAY_OPTIONS = {
@@ -66,12 +106,21 @@ export interface TunnelArgs {
   hostHeader: 'upstream' | 'visitor';
   timeoutMs: number;
   json: boolean;
+  access: AccessRules;
+  headers: HeaderRules;
+  insecureUpstream: boolean;
 }
+
+/** The local service of a tunnel command, as the profile's `upstream` field. */
+export type UpstreamArg =
+  | { kind: 'http'; target: string; insecure: boolean }
+  | { kind: 'fastcgi'; address: string; root: string; index: string; remoteRoot?: string }
+  | { kind: 'folder'; root: string; dotfiles: boolean; listing: boolean };
 
 export type Command =
   | { name: 'help' }
   | { name: 'version' }
-  | { name: 'http'; target: string; tunnel: TunnelArgs }
+  | { name: 'http' | 'fastcgi' | 'folder'; upstream: UpstreamArg; tunnel: TunnelArgs }
   | { name: 'demo'; port: number; bind: string; tunnel: TunnelArgs }
   | {
       name: 'relay';
@@ -112,7 +161,32 @@ function tunnelArgs(values: Record<string, string | boolean | string[] | undefin
   if (hostHeader !== 'upstream' && hostHeader !== 'visitor') {
     throw new UsageError(`--host-header must be "upstream" or "visitor", not "${hostHeader}"`);
   }
+  const list = (name: string): string[] => (values[name] as string[] | undefined) ?? [];
+  const basicAuth = list('basic-auth').map((pair) => {
+    const colon = pair.indexOf(':');
+    if (colon < 1 || colon === pair.length - 1) throw new UsageError(`--basic-auth wants user:password, not "${pair}"`);
+    return { user: pair.slice(0, colon), password: pair.slice(colon + 1) };
+  });
+  const cidrs = (name: string): string[] =>
+    list(name).map((c) => {
+      if (!isCidr(c)) throw new UsageError(`--${name} "${c}" is not an IP address or CIDR range (e.g. 203.0.113.0/24)`);
+      return c.trim();
+    });
+  const header = (name: string) =>
+    list(name).map((h) => {
+      try {
+        return parseHeaderArg(h);
+      } catch (err) {
+        throw new UsageError(`--${name}: ${(err as Error).message}`);
+      }
+    });
   return {
+    access: { basicAuth, allow: cidrs('allow'), deny: cidrs('deny') },
+    headers: {
+      request: { add: header('request-header'), remove: list('remove-request-header') },
+      response: { add: header('response-header'), remove: list('remove-response-header') },
+    },
+    insecureUpstream: values['insecure-upstream'] === true,
     relay: values['relay'] as string | undefined,
     host: values['host'] as string | undefined,
     token: values['token'] as string | undefined,
@@ -158,7 +232,46 @@ export function parseCommand(argv: string[]): Command {
     case 'http': {
       const { values, positionals } = parse(rest, TUNNEL_OPTIONS, 1);
       if (!positionals[0]) throw new UsageError('http needs the local port or URL to tunnel, e.g. porthole http 3000');
-      return { name: 'http', target: parseTarget(positionals[0]), tunnel: tunnelArgs(values) };
+      const tunnel = tunnelArgs(values);
+      return {
+        name: 'http',
+        upstream: { kind: 'http', target: parseTarget(positionals[0]), insecure: tunnel.insecureUpstream },
+        tunnel,
+      };
+    }
+    case 'fastcgi': {
+      const { values, positionals } = parse(rest, FASTCGI_OPTIONS, 1);
+      if (!positionals[0]) {
+        throw new UsageError(
+          'fastcgi needs the address of PHP-FPM, e.g. porthole fastcgi 127.0.0.1:9000 --root ./public',
+        );
+      }
+      if (!values.root) throw new UsageError('fastcgi needs --root, the document root (e.g. ./public)');
+      return {
+        name: 'fastcgi',
+        upstream: {
+          kind: 'fastcgi',
+          address: positionals[0],
+          root: resolve(values.root),
+          index: values.index ?? 'index.php',
+          ...(values['remote-root'] ? { remoteRoot: values['remote-root'] } : {}),
+        },
+        tunnel: tunnelArgs(values),
+      };
+    }
+    case 'folder': {
+      const { values, positionals } = parse(rest, FOLDER_OPTIONS, 1);
+      if (!positionals[0]) throw new UsageError('folder needs the folder to share, e.g. porthole folder ./site');
+      return {
+        name: 'folder',
+        upstream: {
+          kind: 'folder',
+          root: resolve(positionals[0]),
+          dotfiles: values.dotfiles === true,
+          listing: values['no-listing'] !== true,
+        },
+        tunnel: tunnelArgs(values),
+      };
     }
     case 'demo': {
       const { values } = parse(rest, DEMO_OPTIONS, 0);

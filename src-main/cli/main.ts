@@ -8,7 +8,7 @@ import type { RequestSummary } from '../engine/request-log.ts';
 import { pollUrl } from '../engine/transports/fpw.ts';
 import type { TunnelSnapshot } from '../engine/Tunnel.ts';
 import { RelayServer } from '../relay/RelayServer.ts';
-import { USAGE, UsageError, parseCommand, type Command, type TunnelArgs } from './args.ts';
+import { USAGE, UsageError, parseCommand, type Command, type TunnelArgs, type UpstreamArg } from './args.ts';
 import { startDemoSite } from './demo-site.ts';
 
 const EXIT = { ok: 0, failure: 1, usage: 2, refused: 3 } as const;
@@ -127,7 +127,7 @@ async function identityFor(
 
 function profileFor(
   id: string,
-  target: string,
+  upstream: UpstreamArg,
   relayUrl: string,
   host: string,
   token: string,
@@ -137,12 +137,26 @@ function profileFor(
     id,
     name: host.split('.')[0] ?? host,
     relay: { kind: 'fpw', url: relayUrl, host, token },
-    upstream: { kind: 'http', target },
+    upstream,
     workers: args.workers,
     hostHeader: args.hostHeader,
     upstreamTimeoutMs: args.timeoutMs,
     autoStart: false,
+    access: args.access,
+    headers: args.headers,
   };
+}
+
+/** What identifies a command's local service, for keeping its host and token. */
+function upstreamKey(u: UpstreamArg): string {
+  switch (u.kind) {
+    case 'http':
+      return u.target;
+    case 'fastcgi':
+      return `fastcgi:${u.address}:${u.root}`;
+    case 'folder':
+      return `folder:${u.root}`;
+  }
 }
 
 /** Runs tunnels until a signal; resolves with the exit code. */
@@ -196,12 +210,12 @@ async function runTunnel(
   });
 }
 
-async function runHttp(cmd: Extract<Command, { name: 'http' }>): Promise<number> {
+async function runHttp(cmd: Extract<Command, { upstream: UpstreamArg }>): Promise<number> {
   const out = new Output(cmd.tunnel.json);
   const relayUrl = cmd.tunnel.relay ?? PUBLIC_FPW_RELAY.url;
   checkRelayUrl(relayUrl);
-  const { host, token } = await identityFor(relayUrl, cmd.target, cmd.tunnel);
-  return runTunnel(out, profileFor('cli', cmd.target, relayUrl, host, token, cmd.tunnel), (s) => {
+  const { host, token } = await identityFor(relayUrl, upstreamKey(cmd.upstream), cmd.tunnel);
+  return runTunnel(out, profileFor('cli', cmd.upstream, relayUrl, host, token, cmd.tunnel), (s) => {
     out.info(`Forwarding ${s.publicUrl} -> ${s.target}`, { event: 'online', publicUrl: s.publicUrl, target: s.target });
   });
 }
@@ -222,7 +236,8 @@ async function runDemo(cmd: Extract<Command, { name: 'demo' }>): Promise<number>
   const relay = new RelayServer({ port: cmd.port, bind: cmd.bind, domain: 'localhost', defaultHost: host });
   await listenOrExplain(relay, cmd.port, cmd.bind);
   const token = cmd.tunnel.token ?? randomToken();
-  const profile = profileFor('demo', site.url, `${relay.url}/`, host, token, cmd.tunnel);
+  const upstream: UpstreamArg = { kind: 'http', target: site.url, insecure: false };
+  const profile = profileFor('demo', upstream, `${relay.url}/`, host, token, cmd.tunnel);
   return runTunnel(
     out,
     profile,
@@ -345,6 +360,8 @@ export async function main(argv: string[]): Promise<number> {
         process.stdout.write(`porthole ${version()}\n`);
         return EXIT.ok;
       case 'http':
+      case 'fastcgi':
+      case 'folder':
         return await runHttp(cmd);
       case 'demo':
         return await runDemo(cmd);

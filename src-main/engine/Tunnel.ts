@@ -6,7 +6,8 @@ import { HTML_TYPE, errorPage } from './pages.ts';
 import type { Profile } from './profile.ts';
 import { BodyCapture, RequestLog, type RequestRecord } from './request-log.ts';
 import { FpwTransport, type PhaseState, type Reply } from './transports/fpw.ts';
-import { HttpUpstream } from './upstreams/http.ts';
+import { createUpstream } from './upstreams/index.ts';
+import { AccessPolicy, applyHeaderRules } from './access.ts';
 import { UpstreamError, type Upstream } from './upstreams/upstream.ts';
 import type { Backoff } from './backoff.ts';
 
@@ -67,6 +68,7 @@ export class Tunnel extends EventEmitter<TunnelEvents> {
   readonly log: RequestLog;
   readonly upstream: Upstream;
   readonly #transport: FpwTransport;
+  readonly #access: AccessPolicy;
   readonly #previewBytes: number;
   readonly #replayCap: number;
   #counters = { requests: 0, inFlight: 0, bytesIn: 0, bytesOut: 0 };
@@ -81,13 +83,8 @@ export class Tunnel extends EventEmitter<TunnelEvents> {
     this.log = new RequestLog(opts.log);
     this.#previewBytes = opts.previewBytes ?? 64 * 1024;
     this.#replayCap = opts.replayCapBytes ?? 1024 * 1024;
-    this.upstream =
-      opts.upstream ??
-      new HttpUpstream({
-        target: profile.upstream.target,
-        hostHeader: profile.hostHeader,
-        timeoutMs: profile.upstreamTimeoutMs,
-      });
+    this.upstream = opts.upstream ?? createUpstream(profile);
+    this.#access = new AccessPolicy(profile.access, `Porthole: ${profile.name}`);
     this.#transport = new FpwTransport({
       relayUrl: profile.relay.url,
       host: profile.relay.host,
@@ -182,6 +179,7 @@ export class Tunnel extends EventEmitter<TunnelEvents> {
       requestBytes: 0,
       responseBytes: 0,
       error: null,
+      refusedBy: null,
       requestHeaders: headerListFromMap(headers),
       responseHeaders: [],
       requestBody: empty,
@@ -221,12 +219,29 @@ export class Tunnel extends EventEmitter<TunnelEvents> {
       record.requestBody = reqCapture.preview();
       record.replayBody = reqCapture.whole();
     };
+    const decision = this.#access.check(req.ip, req.headers);
+    if (!decision.ok) {
+      record.refusedBy = decision.refusedBy;
+      const title = decision.status === 401 ? 'Unauthorized' : 'Forbidden';
+      return this.#ownAnswer(record, started, captured, settleRequestBody, decision.status, title, decision.message, {
+        error: `refused by the ${decision.refusedBy} rule: ${decision.message}`,
+        headers: decision.headers,
+      });
+    }
+    let headers = req.headers;
+    const rules = this.profile.headers.request;
+    if (this.profile.access.basicAuth.length || rules.add.length || rules.remove.length) {
+      headers = { ...req.headers };
+      // The tunnel's password is for the tunnel: the upstream never sees it.
+      if (this.profile.access.basicAuth.length) delete headers['authorization'];
+      applyHeaderRules(headers, rules);
+    }
     try {
       const res = await this.upstream.handle(
         {
           method: req.method,
           path: req.path,
-          headers: req.headers,
+          headers,
           body: captured,
           bodyLength: captured ? length : null,
           visitorIp: req.ip,
@@ -238,10 +253,11 @@ export class Tunnel extends EventEmitter<TunnelEvents> {
       record.upstreamMs = performance.now() - started;
       record.status = res.status;
       if (res.diagnostics) record.error = res.diagnostics;
-      const headers = stripHopByHop(res.headers, {
+      const resHeaders = stripHopByHop(res.headers, {
         dropContentLength: !(req.method === 'HEAD' || res.status === 304),
       });
-      record.responseHeaders = headerListFromMap(headers);
+      applyHeaderRules(resHeaders, this.profile.headers.response);
+      record.responseHeaders = headerListFromMap(resHeaders);
       const resCapture = new BodyCapture(this.#previewBytes);
       const source = res.body;
       let out: Buffer | AsyncIterable<Buffer>;
@@ -266,7 +282,7 @@ export class Tunnel extends EventEmitter<TunnelEvents> {
       };
       return {
         status: res.status,
-        headers,
+        headers: resHeaders,
         body: out,
         bodyLength: req.method === 'HEAD' ? 0 : res.bodyLength,
         done: finish,
@@ -281,35 +297,55 @@ export class Tunnel extends EventEmitter<TunnelEvents> {
           ? err
           : new UpstreamError(502, `${this.upstream.target} failed: ${(err as Error).message}`);
       const title = upstreamError.status === 504 ? 'Gateway Timeout' : 'Bad Gateway';
-      const page = errorPage(
+      return this.#ownAnswer(
+        record,
+        started,
+        captured,
+        settleRequestBody,
         upstreamError.status,
         title,
         `Porthole tunnel "${this.profile.name}" could not get an answer from ${this.upstream.target}: ${upstreamError.message}.`,
+        { error: upstreamError.message },
       );
-      record.status = upstreamError.status;
-      record.error = upstreamError.message;
-      record.responseHeaders = [['content-type', HTML_TYPE]];
-      if (captured) {
-        // Drain what is left of the visitor's body so that the relay connection stays usable.
-        try {
-          for await (const _ of captured) void _;
-        } catch {
-          // the transport closes a relay connection whose body was not read to the end
-        }
-      }
-      return {
-        status: upstreamError.status,
-        headers: { 'content-type': HTML_TYPE },
-        body: page,
-        bodyLength: page.length,
-        done: (e) => {
-          settleRequestBody();
-          record.responseBytes = page.length;
-          record.responseBody = { bytes: page, size: page.length, truncated: false };
-          this.#finish(record, started, e);
-        },
-      };
     }
+  }
+
+  /** A page of Porthole's own instead of the upstream's answer (refusals, upstream failures). */
+  async #ownAnswer(
+    record: RequestRecord,
+    started: number,
+    body: AsyncIterable<Buffer> | null,
+    settleRequestBody: () => void,
+    status: number,
+    title: string,
+    message: string,
+    extra: { error: string; headers?: HeaderMap },
+  ): Promise<Reply> {
+    const page = errorPage(status, title, message);
+    const headers: HeaderMap = { ...extra.headers, 'content-type': HTML_TYPE };
+    record.status = status;
+    record.error = extra.error;
+    record.responseHeaders = headerListFromMap(headers);
+    if (body) {
+      // Drain what is left of the visitor's body so that the relay connection stays usable.
+      try {
+        for await (const _ of body) void _;
+      } catch {
+        // the transport closes a relay connection whose body was not read to the end
+      }
+    }
+    return {
+      status,
+      headers,
+      body: page,
+      bodyLength: page.length,
+      done: (e) => {
+        settleRequestBody();
+        record.responseBytes = page.length;
+        record.responseBody = { bytes: page, size: page.length, truncated: false };
+        this.#finish(record, started, e);
+      },
+    };
   }
 
   #malformed(id: string, error: string): Reply {

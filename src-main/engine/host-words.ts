@@ -1,4 +1,11 @@
-import { randomInt, randomBytes } from 'node:crypto';
+// Web Crypto (globalThis.crypto) rather than node:crypto: the profile editor in the renderer makes
+// hosts and tokens with the same code.
+const randomBytes = (n: number): Uint8Array => globalThis.crypto.getRandomValues(new Uint8Array(n));
+
+/** An unbiased random integer in [0, n), n a power of two up to 256. */
+function randomBelow(n: number): number {
+  return randomBytes(1)[0]! % n;
+}
 
 // Five words, one from each list, as the FPW seed names hosts: planet, nature, animal, colour, fruit
 // (moon-flower-snake-red-apple). 32 words a list gives 2^25 names.
@@ -175,12 +182,14 @@ const FRUITS = [
 
 /** Makes a five-word DNS label such as `moon-flower-snake-red-apple`. */
 export function fiveWordLabel(): string {
-  return [PLANETS, NATURE, ANIMALS, COLOURS, FRUITS].map((list) => list[randomInt(list.length)]).join('-');
+  return [PLANETS, NATURE, ANIMALS, COLOURS, FRUITS].map((list) => list[randomBelow(list.length)]).join('-');
 }
 
 /** A random claim token: 128 bits, URL-safe. */
 export function randomToken(): string {
-  return randomBytes(16).toString('base64url');
+  let s = '';
+  for (const b of randomBytes(16)) s += String.fromCharCode(b);
+  return btoa(s).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
 }
 
 const LABEL = /^(?!-)[a-z0-9-]{1,63}(?<!-)$/;

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { fiveWordLabel, isValidHostName, randomToken } from './host-words.ts';
+import { isCidr } from './ip.ts';
 
 /** The public FPW relay: polls go to the tunnel's own host, hosts live under this domain. */
 export const PUBLIC_FPW_RELAY = { url: 'https://{host}/', domain: '28820.com' } as const;
@@ -31,14 +32,78 @@ export const RelaySchema = z.object({
   token: z.string().min(1, 'token is required').max(512),
 });
 
+const absolutePath = (what: string) =>
+  z
+    .string()
+    .trim()
+    .refine((s) => s.startsWith('/') || /^[A-Za-z]:[\\/]/.test(s), { message: `${what} must be an absolute path` });
+
 /** The local service a tunnel forwards to. */
 export const UpstreamSchema = z.discriminatedUnion('kind', [
   z.object({
     kind: z.literal('http'),
-    /** e.g. `http://127.0.0.1:3000`. */
+    /** e.g. `http://127.0.0.1:3000` or `https://localhost:8443`. */
     target: httpUrl('upstream'),
+    /** Accept an https:// upstream's self-signed or otherwise invalid certificate. @default false */
+    insecure: z.boolean().default(false),
+  }),
+  z.object({
+    kind: z.literal('fastcgi'),
+    /** PHP-FPM: `host:port`, a bare port, or a unix socket (`/path` or `unix:/path`). */
+    address: z.string().trim().min(1, 'the PHP-FPM address is required'),
+    /** The document root on this machine. */
+    root: absolutePath('the document root'),
+    /** The front controller. @default 'index.php' */
+    index: z.string().trim().min(1).default('index.php'),
+    /** The document root as PHP-FPM sees it, when it runs in a container. */
+    remoteRoot: absolutePath('the remote document root').optional(),
+  }),
+  z.object({
+    kind: z.literal('folder'),
+    /** The folder to share. */
+    root: absolutePath('the folder'),
+    /** Serve dotfiles (`.env`, `.git`). @default false */
+    dotfiles: z.boolean().default(false),
+    /** Show a listing page for folders without index.html. @default true */
+    listing: z.boolean().default(true),
   }),
 ]);
+
+const cidr = z.string().trim().refine(isCidr, { message: 'must be an IP address or CIDR range such as 10.0.0.0/8' });
+const headerName = z
+  .string()
+  .trim()
+  .regex(/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/, 'must be a header name');
+const headerEdit = z.object({
+  add: z.array(z.object({ name: headerName, value: z.string().regex(/^[^\r\n\0]*$/, 'must be one line') })).default([]),
+  remove: z.array(headerName).default([]),
+});
+
+/** Rules the worker enforces before the upstream is touched. */
+export const AccessSchema = z.object({
+  /** HTTP basic auth: any of these opens the tunnel. */
+  basicAuth: z
+    .array(
+      z.object({
+        user: z
+          .string()
+          .min(1, 'user is required')
+          .regex(/^[^:]*$/, 'user cannot hold ":"'),
+        password: z.string().min(1, 'password is required'),
+      }),
+    )
+    .default([]),
+  /** Visitor IPs allowed (CIDR); any entry denies everything else. */
+  allow: z.array(cidr).default([]),
+  /** Visitor IPs denied (CIDR); deny wins. */
+  deny: z.array(cidr).default([]),
+});
+
+/** Headers added or removed on the way to the upstream and back. */
+export const HeaderRulesSchema = z.object({
+  request: headerEdit.default({ add: [], remove: [] }),
+  response: headerEdit.default({ add: [], remove: [] }),
+});
 
 /** A saved tunnel. */
 export const ProfileSchema = z.object({
@@ -54,6 +119,10 @@ export const ProfileSchema = z.object({
   upstreamTimeoutMs: z.int().min(1000).max(600_000).default(60_000),
   /** Start this tunnel when Porthole starts. @default false */
   autoStart: z.boolean().default(false),
+  /** Basic auth and IP rules. @default none */
+  access: AccessSchema.default({ basicAuth: [], allow: [], deny: [] }),
+  /** Header rules. @default none */
+  headers: HeaderRulesSchema.default({ request: { add: [], remove: [] }, response: { add: [], remove: [] } }),
 });
 
 export type Profile = z.output<typeof ProfileSchema>;

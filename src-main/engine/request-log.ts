@@ -26,6 +26,8 @@ export interface RequestSummary {
   responseBytes: number;
   /** Why the request failed or was answered by Porthole itself, if it was. */
   error: string | null;
+  /** The access rule that refused the request, if one did. */
+  refusedBy: 'ip-deny' | 'ip-allow' | 'basic-auth' | null;
 }
 
 /** A body preview: the first bytes of a body, and its real size. */
@@ -151,6 +153,7 @@ export function summarise(r: RequestRecord): RequestSummary {
     requestBytes: r.requestBytes,
     responseBytes: r.responseBytes,
     error: r.error,
+    refusedBy: r.refusedBy,
   };
 }
 

@@ -16,6 +16,7 @@ import {
 } from '../engine/fpw-codec.ts';
 import { isValidHostName, normaliseHost } from '../engine/host-words.ts';
 import { HTML_TYPE, errorPage } from '../engine/pages.ts';
+import { parseCidr, unmapIpv4 } from '../engine/access.ts';
 
 export interface RelayOptions {
   /** @default 8080 (0 picks a free port) */
@@ -145,7 +146,10 @@ export class RelayServer {
     this.#domain = opts.domain ? opts.domain.toLowerCase().replace(/^\.|\.$/g, '') : null;
     this.#defaultHost = opts.defaultHost ? opts.defaultHost.toLowerCase() : null;
     this.#tokens = opts.tokens ?? null;
-    for (const cidr of this.#opts.trustProxy) addCidr(this.#trusted, cidr);
+    for (const cidr of this.#opts.trustProxy) {
+      const { address, prefix, type } = parseCidr(cidr);
+      this.#trusted.addSubnet(address, prefix, type);
+    }
     this.#hasTrusted = this.#opts.trustProxy.length > 0;
     const serverOpts: http.ServerOptions = {
       // fpw-header carries every header of a response in one header: the worker leg needs room.
@@ -455,7 +459,7 @@ export class RelayServer {
     const raw = req.headers['x-forwarded-for'];
     const hops = (Array.isArray(raw) ? raw.join(',') : (raw ?? ''))
       .split(',')
-      .map((s) => normaliseIp(s.trim()))
+      .map((s) => unmapIpv4(s.trim()))
       .filter(Boolean);
     hops.push(peer);
     let i = hops.length - 1;
@@ -808,24 +812,8 @@ function headBytes(req: IncomingMessage): number {
   return n;
 }
 
-function normaliseIp(ip: string): string {
-  return ip.startsWith('::ffff:') && isIPv4(ip.slice(7)) ? ip.slice(7) : ip;
-}
-
 function peerAddress(socket: Socket): string {
-  return normaliseIp(socket.remoteAddress ?? '');
-}
-
-/** Adds `a.b.c.d/n`, `x::/n` or a single address to a block list. */
-export function addCidr(list: BlockList, cidr: string): void {
-  const [addr, bits] = cidr.trim().split('/') as [string, string | undefined];
-  const type = isIPv4(addr) ? 'ipv4' : isIPv6(addr) ? 'ipv6' : null;
-  if (!type) throw new Error(`"${cidr}" is not an IP address or CIDR range`);
-  const max = type === 'ipv4' ? 32 : 128;
-  const prefix = bits === undefined ? max : Number(bits);
-  if (!Number.isInteger(prefix) || prefix < 0 || prefix > max)
-    throw new Error(`"${cidr}" has an invalid prefix length`);
-  list.addSubnet(addr, prefix, type);
+  return unmapIpv4(socket.remoteAddress ?? '');
 }
 
 function formatBytes(n: number): string {

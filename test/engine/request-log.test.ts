@@ -24,6 +24,7 @@ function record(id: string, previewBytes = 0): RequestRecord {
     requestBytes: 0,
     responseBytes: previewBytes,
     error: null,
+    refusedBy: null,
     requestHeaders: [['host', 'example.com']],
     responseHeaders: [['content-type', 'text/plain']],
     requestBody: { bytes: Buffer.alloc(0), size: 0, truncated: false },
@@ -132,6 +133,7 @@ describe('RequestLog', () => {
       requestBytes: 0,
       responseBytes: 10,
       error: null,
+      refusedBy: null,
     });
   });
 });

@@ -1,0 +1,158 @@
+import { timingSafeEqual, createHash } from 'node:crypto';
+import { BlockList, isIPv4, isIPv6 } from 'node:net';
+import { appendHeader, type HeaderMap } from './fpw-codec.ts';
+
+/** Rules the worker enforces before a request reaches the upstream. */
+export interface AccessRules {
+  /** Credentials any of which opens the tunnel; empty: no basic auth. */
+  basicAuth: Array<{ user: string; password: string }>;
+  /** CIDR ranges allowed; any entry means everything else is denied. */
+  allow: string[];
+  /** CIDR ranges denied; deny wins over allow. */
+  deny: string[];
+}
+
+/** Headers added to or removed from requests (to the upstream) and responses (to the visitor). */
+export interface HeaderRules {
+  request: { add: Array<{ name: string; value: string }>; remove: string[] };
+  response: { add: Array<{ name: string; value: string }>; remove: string[] };
+}
+
+/** Which rule refused a request. */
+export type RefusedBy = 'ip-deny' | 'ip-allow' | 'basic-auth';
+
+export type AccessDecision =
+  { ok: true } | { ok: false; status: 401 | 403; refusedBy: RefusedBy; message: string; headers: HeaderMap };
+
+/** Parses `a.b.c.d/n`, `x::/n` or a single address; throws with a message a person can act on. */
+export function parseCidr(cidr: string): { address: string; prefix: number; type: 'ipv4' | 'ipv6' } {
+  const [raw, bits, extra] = cidr.trim().split('/');
+  if (extra !== undefined || !raw) throw new Error(`"${cidr}" is not an IP address or CIDR range`);
+  const address = unmapIpv4(raw);
+  const type = isIPv4(address) ? 'ipv4' : isIPv6(address) ? 'ipv6' : null;
+  if (!type) throw new Error(`"${cidr}" is not an IP address or CIDR range`);
+  const max = type === 'ipv4' ? 32 : 128;
+  let prefix = bits === undefined ? max : Number(bits);
+  // ::ffff:10.0.0.0/104 names IPv4 space: keep the IPv4 part of the prefix.
+  if (type === 'ipv4' && address !== raw && bits !== undefined) prefix -= 96;
+  if (!/^\d+$/.test(String(bits ?? max)) || !Number.isInteger(prefix) || prefix < 0 || prefix > max) {
+    throw new Error(`"${cidr}" has an invalid prefix length`);
+  }
+  return { address, prefix, type };
+}
+
+/** `::ffff:1.2.3.4` and its hex form to `1.2.3.4`; anything else unchanged. */
+export function unmapIpv4(ip: string): string {
+  const lower = ip.toLowerCase();
+  if (lower.startsWith('::ffff:')) {
+    const rest = lower.slice(7);
+    if (isIPv4(rest)) return rest;
+    const m = /^([0-9a-f]{1,4}):([0-9a-f]{1,4})$/.exec(rest);
+    if (m) {
+      const hi = parseInt(m[1]!, 16);
+      const lo = parseInt(m[2]!, 16);
+      return `${hi >> 8}.${hi & 255}.${lo >> 8}.${lo & 255}`;
+    }
+  }
+  return ip;
+}
+
+function blockList(cidrs: string[]): BlockList {
+  const list = new BlockList();
+  for (const c of cidrs) {
+    const { address, prefix, type } = parseCidr(c);
+    list.addSubnet(address, prefix, type);
+  }
+  return list;
+}
+
+const digest = (s: string): Buffer => createHash('sha256').update(s, 'utf8').digest();
+
+/** The access rules of one tunnel, compiled. */
+export class AccessPolicy {
+  readonly #allow: BlockList | null;
+  readonly #deny: BlockList | null;
+  readonly #credentials: Array<{ user: Buffer; password: Buffer }>;
+  readonly #realm: string;
+
+  /**
+   * @param rules the profile's rules (CIDRs must parse: the profile schema checks them)
+   * @param realm shown by the browser's password prompt
+   */
+  constructor(rules: AccessRules, realm: string) {
+    this.#allow = rules.allow.length ? blockList(rules.allow) : null;
+    this.#deny = rules.deny.length ? blockList(rules.deny) : null;
+    // Compared as digests, so that the comparison takes the same time whatever the lengths.
+    this.#credentials = rules.basicAuth.map((c) => ({ user: digest(c.user), password: digest(c.password) }));
+    this.#realm = realm.replace(/["\\]/g, '');
+  }
+
+  /** True when there is nothing to check. */
+  get open(): boolean {
+    return !this.#allow && !this.#deny && this.#credentials.length === 0;
+  }
+
+  /** Decides on one request, by the visitor IP the relay reported and the request's headers. */
+  check(visitorIp: string, headers: HeaderMap): AccessDecision {
+    if (this.#allow || this.#deny) {
+      const ip = unmapIpv4(visitorIp.trim());
+      const type = isIPv4(ip) ? 'ipv4' : isIPv6(ip) ? 'ipv6' : null;
+      if (this.#deny && type && this.#deny.check(ip, type)) {
+        return refuse(403, 'ip-deny', `${ip} is on this tunnel's deny list.`);
+      }
+      if (this.#allow && (!type || !this.#allow.check(ip, type))) {
+        return refuse(403, 'ip-allow', `${ip || 'An unknown address'} is not on this tunnel's allow list.`);
+      }
+    }
+    if (this.#credentials.length) {
+      const given = parseBasic(headers['authorization']);
+      const ok =
+        given !== null &&
+        this.#credentials.some(
+          (c) => timingSafeEqual(c.user, digest(given.user)) && timingSafeEqual(c.password, digest(given.password)),
+        );
+      if (!ok) {
+        return {
+          ok: false,
+          status: 401,
+          refusedBy: 'basic-auth',
+          message: given ? 'The user name or password is wrong.' : 'This tunnel needs a user name and password.',
+          headers: { 'www-authenticate': `Basic realm="${this.#realm}", charset="UTF-8"` },
+        };
+      }
+    }
+    return { ok: true };
+  }
+}
+
+function refuse(status: 403, refusedBy: RefusedBy, message: string): AccessDecision {
+  return { ok: false, status, refusedBy, message, headers: {} };
+}
+
+/** `Authorization: Basic ...` to user and password, split at the first colon (RFC 7617). */
+export function parseBasic(value: string | string[] | undefined): { user: string; password: string } | null {
+  const v = Array.isArray(value) ? value[0] : value;
+  const m = v ? /^\s*basic\s+([A-Za-z0-9+/=]+)\s*$/i.exec(v) : null;
+  if (!m) return null;
+  const decoded = Buffer.from(m[1]!, 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  if (colon === -1) return null;
+  return { user: decoded.slice(0, colon), password: decoded.slice(colon + 1) };
+}
+
+/** Applies add/remove rules to a header map, in place. Removal first, so that a rule can replace. */
+export function applyHeaderRules(
+  map: HeaderMap,
+  rules: { add: Array<{ name: string; value: string }>; remove: string[] },
+): void {
+  for (const name of rules.remove) delete map[name.toLowerCase()];
+  for (const { name, value } of rules.add) appendHeader(map, name.toLowerCase(), value);
+}
+
+/** Parses `Name: value` as given on a command line. */
+export function parseHeaderArg(arg: string): { name: string; value: string } {
+  const colon = arg.indexOf(':');
+  const name = colon === -1 ? '' : arg.slice(0, colon).trim();
+  if (!/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(name)) throw new Error(`"${arg}" is not a header like "Name: value"`);
+  return { name, value: arg.slice(colon + 1).trim() };
+}

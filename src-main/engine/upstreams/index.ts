@@ -1,0 +1,29 @@
+import type { Profile } from '../profile.ts';
+import { FastCgiUpstream } from './fastcgi.ts';
+import { FolderUpstream } from './folder.ts';
+import { HttpUpstream } from './http.ts';
+import type { Upstream } from './upstream.ts';
+
+/** The upstream a profile names. */
+export function createUpstream(profile: Profile): Upstream {
+  const u = profile.upstream;
+  switch (u.kind) {
+    case 'http':
+      return new HttpUpstream({
+        target: u.target,
+        hostHeader: profile.hostHeader,
+        timeoutMs: profile.upstreamTimeoutMs,
+        insecure: u.insecure,
+      });
+    case 'fastcgi':
+      return new FastCgiUpstream({
+        address: u.address,
+        root: u.root,
+        index: u.index,
+        ...(u.remoteRoot ? { remoteRoot: u.remoteRoot } : {}),
+        timeoutMs: profile.upstreamTimeoutMs,
+      });
+    case 'folder':
+      return new FolderUpstream({ root: u.root, dotfiles: u.dotfiles, listing: u.listing });
+  }
+}
