@@ -1,14 +1,21 @@
 import { EventEmitter } from 'node:events';
 import type { Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
-import { headerListFromMap, stripHopByHop, type HeaderMap, type VisitorRequest } from './fpw-codec.ts';
+import {
+  appendHeader,
+  headerListFromMap,
+  stripHopByHop,
+  type HeaderList,
+  type HeaderMap,
+  type VisitorRequest,
+} from './fpw-codec.ts';
 import { HTML_TYPE, errorPage } from './pages.ts';
 import type { Profile } from './profile.ts';
 import { BodyCapture, RequestLog, type RequestRecord } from './request-log.ts';
 import { FpwTransport, type PhaseState, type Reply } from './transports/fpw.ts';
 import { createUpstream } from './upstreams/index.ts';
 import { AccessPolicy, applyHeaderRules } from './access.ts';
-import { UpstreamError, type Upstream } from './upstreams/upstream.ts';
+import { UpstreamError, type Upstream, type UpstreamRequest } from './upstreams/upstream.ts';
 import type { Backoff } from './backoff.ts';
 
 /** Live numbers of a tunnel. */
@@ -52,6 +59,27 @@ export interface TunnelOptions {
   /** Replies up to this size are kept for a re-send. @default 256 KiB */
   resendCapBytes?: number;
   upstream?: Upstream;
+}
+
+/** Changes to a request before it is replayed. */
+export interface ReplayEdit {
+  method?: string;
+  /** Path and query. */
+  path?: string;
+  /** Replaces all request headers. */
+  headers?: HeaderList;
+  /** Replaces the body. */
+  body?: Buffer;
+}
+
+/** Why a request cannot be replayed. */
+export class ReplayError extends Error {
+  override name = 'ReplayError';
+  readonly code: 'gone' | 'body-not-kept';
+  constructor(code: 'gone' | 'body-not-kept', message: string) {
+    super(message);
+    this.code = code;
+  }
 }
 
 interface TunnelEvents {
@@ -180,6 +208,7 @@ export class Tunnel extends EventEmitter<TunnelEvents> {
       responseBytes: 0,
       error: null,
       refusedBy: null,
+      replayOf: null,
       requestHeaders: headerListFromMap(headers),
       responseHeaders: [],
       requestBody: empty,
@@ -228,26 +257,9 @@ export class Tunnel extends EventEmitter<TunnelEvents> {
         headers: decision.headers,
       });
     }
-    let headers = req.headers;
-    const rules = this.profile.headers.request;
-    if (this.profile.access.basicAuth.length || rules.add.length || rules.remove.length) {
-      headers = { ...req.headers };
-      // The tunnel's password is for the tunnel: the upstream never sees it.
-      if (this.profile.access.basicAuth.length) delete headers['authorization'];
-      applyHeaderRules(headers, rules);
-    }
     try {
       const res = await this.upstream.handle(
-        {
-          method: req.method,
-          path: req.path,
-          headers,
-          body: captured,
-          bodyLength: captured ? length : null,
-          visitorIp: req.ip,
-          forwardedFor: firstString(req.headers['x-forwarded-for']),
-          publicScheme: this.publicUrl.startsWith('https:') ? 'https' : 'http',
-        },
+        this.#upstreamRequest(req, captured, captured ? length : null),
         this.#cancel.signal,
       );
       record.upstreamMs = performance.now() - started;
@@ -308,6 +320,93 @@ export class Tunnel extends EventEmitter<TunnelEvents> {
         { error: upstreamError.message },
       );
     }
+  }
+
+  /** The upstream's view of a visitor request: the tunnel's password consumed, header rules applied. */
+  #upstreamRequest(req: VisitorRequest, body: UpstreamRequest['body'], length: number | null): UpstreamRequest {
+    let headers = req.headers;
+    const rules = this.profile.headers.request;
+    if (this.profile.access.basicAuth.length || rules.add.length || rules.remove.length) {
+      headers = { ...req.headers };
+      // The tunnel's password is for the tunnel: the upstream never sees it.
+      if (this.profile.access.basicAuth.length) delete headers['authorization'];
+      applyHeaderRules(headers, rules);
+    }
+    return {
+      method: req.method,
+      path: req.path,
+      headers,
+      body,
+      bodyLength: body ? length : null,
+      visitorIp: req.ip,
+      forwardedFor: firstString(req.headers['x-forwarded-for']),
+      publicScheme: this.publicUrl.startsWith('https:') ? 'https' : 'http',
+    };
+  }
+
+  /**
+   * Sends a logged request to the upstream again (optionally edited) and logs the answer as a new
+   * record whose `replayOf` names the original. Access rules are not applied: replay is the owner's.
+   * @throws ReplayError when the original's body was not kept (larger than the replay cap) and no
+   *   new body is given, or the record is gone.
+   */
+  async replay(recordId: string, edit: ReplayEdit = {}): Promise<RequestRecord> {
+    const original = this.log.get(recordId);
+    if (!original) throw new ReplayError('gone', `request ${recordId} is no longer in the log`);
+    let body = edit.body ?? original.replayBody;
+    if (body === null) {
+      if (original.requestBytes > 0) {
+        throw new ReplayError(
+          'body-not-kept',
+          `its body (${original.requestBytes} bytes) was larger than the replay cap (${this.#replayCap} bytes), so it was not kept`,
+        );
+      }
+      body = Buffer.alloc(0);
+    }
+    const headerMap: HeaderMap = Object.create(null) as HeaderMap;
+    for (const [name, value] of edit.headers ?? original.requestHeaders)
+      appendHeader(headerMap, name.toLowerCase(), value);
+    const req: VisitorRequest = {
+      id: `replay-${original.id}`,
+      method: (edit.method ?? original.method).toUpperCase(),
+      path: edit.path ?? original.url,
+      ip: original.visitorIp,
+      headers: headerMap,
+    };
+    const started = performance.now();
+    const record = this.#newRecord(req.id, req.method, req.path, req.ip, req.headers);
+    record.replayOf = original.id;
+    record.requestBytes = body.length;
+    record.requestBody = {
+      bytes: body.subarray(0, this.#previewBytes),
+      size: body.length,
+      truncated: body.length > this.#previewBytes,
+    };
+    record.replayBody = body.length <= this.#replayCap ? body : null;
+    this.#counters.inFlight += 1;
+    const capture = new BodyCapture(this.#previewBytes);
+    let error: Error | undefined;
+    try {
+      const res = await this.upstream.handle(
+        this.#upstreamRequest(req, body.length ? body : null, body.length),
+        this.#cancel.signal,
+      );
+      record.upstreamMs = performance.now() - started;
+      record.status = res.status;
+      record.responseHeaders = headerListFromMap(stripHopByHop(res.headers));
+      if (Buffer.isBuffer(res.body)) capture.push(res.body);
+      else for await (const chunk of res.body) capture.push(chunk);
+      if (res.diagnostics) record.error = res.diagnostics;
+    } catch (err) {
+      error = err as Error;
+      record.status = err instanceof UpstreamError ? err.status : 502;
+      record.error = (err as Error).message;
+    }
+    record.responseBytes = capture.size;
+    record.responseBody = capture.preview();
+    this.#finish(record, started, undefined);
+    if (error && record.status === null) throw error;
+    return record;
   }
 
   /** A page of Porthole's own instead of the upstream's answer (refusals, upstream failures). */

@@ -28,6 +28,8 @@ export interface RequestSummary {
   error: string | null;
   /** The access rule that refused the request, if one did. */
   refusedBy: 'ip-deny' | 'ip-allow' | 'basic-auth' | null;
+  /** For a replay, the id of the record it replayed. */
+  replayOf: string | null;
 }
 
 /** A body preview: the first bytes of a body, and its real size. */
@@ -154,6 +156,7 @@ export function summarise(r: RequestRecord): RequestSummary {
     responseBytes: r.responseBytes,
     error: r.error,
     refusedBy: r.refusedBy,
+    replayOf: r.replayOf,
   };
 }
 

@@ -25,6 +25,7 @@ function record(id: string, previewBytes = 0): RequestRecord {
     responseBytes: previewBytes,
     error: null,
     refusedBy: null,
+    replayOf: null,
     requestHeaders: [['host', 'example.com']],
     responseHeaders: [['content-type', 'text/plain']],
     requestBody: { bytes: Buffer.alloc(0), size: 0, truncated: false },
@@ -134,6 +135,7 @@ describe('RequestLog', () => {
       responseBytes: 10,
       error: null,
       refusedBy: null,
+      replayOf: null,
     });
   });
 });
