@@ -1,9 +1,23 @@
 import { resolve } from 'node:path';
 import react from '@vitejs/plugin-react';
 import { defineConfig } from 'electron-vite';
+import type { Plugin } from 'vite';
+import { CONTENT_SECURITY_POLICY, DEV_CONTENT_SECURITY_POLICY } from './src-main/app/csp.ts';
 
 const root = import.meta.dirname;
 const fromRoot = (path: string): string => resolve(root, path);
+
+/**
+ * `npm run dev` only: the React refresh preamble Vite injects is an inline script, which the page's
+ * policy forbids; the dev server gets the dev policy, the build keeps the strict one.
+ */
+function devContentSecurityPolicy(): Plugin {
+  return {
+    name: 'porthole:dev-csp',
+    apply: 'serve',
+    transformIndexHtml: (html) => html.replace(CONTENT_SECURITY_POLICY, DEV_CONTENT_SECURITY_POLICY),
+  };
+}
 
 export default defineConfig({
   // main: ESM (package.json has "type": "module"). A CommonJS main breaks electron-store and conf at run time
@@ -30,7 +44,7 @@ export default defineConfig({
   },
   renderer: {
     root: fromRoot('src-renderer'),
-    plugins: [react()],
+    plugins: [react(), devContentSecurityPolicy()],
     build: {
       outDir: fromRoot('out/renderer'),
       rolldownOptions: {

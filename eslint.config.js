@@ -3,7 +3,8 @@ import { defineConfig, globalIgnores } from 'eslint/config';
 import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
-const noElectron = 'the engine/relay/ipc/cli never import electron: see shared/STYLE.md';
+const noElectron =
+  'the engine/relay/ipc/cli and the app service (shared with the headless inspector) never import electron: see shared/STYLE.md';
 const rendererBoundary =
   'the renderer reaches main code through window.api only; import its types with `import type` (shared/STYLE.md)';
 const rendererRuntime = 'the renderer runs sandboxed in Chromium (and in a plain browser): no electron, no node:*';
@@ -39,7 +40,7 @@ export default defineConfig(
 
   // The folders carry the runtime boundaries of shared/ARCHITECTURE.md; these rules keep them true.
   {
-    files: ['src-main/engine/**', 'src-main/relay/**', 'src-main/ipc/**', 'src-main/cli/**'],
+    files: ['src-main/engine/**', 'src-main/relay/**', 'src-main/ipc/**', 'src-main/cli/**', 'src-main/app/service/**'],
     rules: {
       'no-restricted-imports': [
         'error',

@@ -9,5 +9,7 @@ export default defineConfig({
     // Engine tests open real sockets; keep files apart but not too many at once on two cores.
     pool: 'forks',
     maxWorkers: 2,
+    // electron-store imports `electron`; inlined, it gets the test/app stand-in that vi.mock provides.
+    server: { deps: { inline: ['electron-store'] } },
   },
 });

@@ -1,0 +1,57 @@
+// Engine values turned into the contract's plain, JSON-safe views (no Buffers: the same views travel
+// over Electron IPC and over the headless inspector's WebSocket).
+import type { BodyPreview, RequestRecord, RequestSummary } from '../../engine/request-log.ts';
+import type { Profile } from '../../engine/profile.ts';
+import type { TunnelSnapshot } from '../../engine/Tunnel.ts';
+import type { BodyView, RequestDetail, RequestSummaryView, TunnelView } from '../../ipc/contract.ts';
+
+// The contract declares its own copies of the engine's snapshot and summary types (it cannot import
+// engine modules that need Node). These fail to compile the day the two drift apart.
+const _snapshotFits = (s: TunnelSnapshot): Omit<TunnelView, 'autoStart'> => s;
+const _summaryFits = (s: RequestSummary): RequestSummaryView => s;
+void _snapshotFits;
+void _summaryFits;
+
+export function tunnelView(snapshot: TunnelSnapshot, profile: Profile): TunnelView {
+  return { ...snapshot, counters: { ...snapshot.counters }, autoStart: profile.autoStart };
+}
+
+export function summaryView(s: RequestSummary): RequestSummaryView {
+  return {
+    id: s.id,
+    relayId: s.relayId,
+    tunnelId: s.tunnelId,
+    startedAt: s.startedAt,
+    durationMs: s.durationMs,
+    upstreamMs: s.upstreamMs,
+    visitorIp: s.visitorIp,
+    method: s.method,
+    url: s.url,
+    status: s.status,
+    requestBytes: s.requestBytes,
+    responseBytes: s.responseBytes,
+    error: s.error,
+    refusedBy: s.refusedBy,
+    replayOf: s.replayOf,
+  };
+}
+
+export function bodyView(b: BodyPreview): BodyView {
+  return { base64: b.bytes.toString('base64'), size: b.size, truncated: b.truncated };
+}
+
+/** A record can be replayed when its whole request body was kept (or it had none). */
+export function isReplayable(r: RequestRecord): boolean {
+  return r.replayBody !== null || r.requestBytes === 0;
+}
+
+export function detailView(r: RequestRecord): RequestDetail {
+  return {
+    ...summaryView(r),
+    requestHeaders: r.requestHeaders.map(([k, v]) => [k, v]),
+    responseHeaders: r.responseHeaders.map(([k, v]) => [k, v]),
+    requestBody: bodyView(r.requestBody),
+    responseBody: bodyView(r.responseBody),
+    replayable: isReplayable(r),
+  };
+}
