@@ -3,7 +3,7 @@
 // check for the Electron binary first, without loading the `electron` package (loading it starts a
 // download from GitHub, which fails with a stack trace where GitHub is out of reach), and say in one
 // line what is missing.
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -52,8 +52,19 @@ export function buildIsStale(root: string = process.cwd()): boolean {
 
 if (import.meta.main) {
   const mode = process.argv[2];
+  if (mode === 'ensure-built') {
+    // `npm run demo`: the headless inspector serves the built renderer; build it when it is missing or
+    // older than its sources (about a second), and never needs the Electron binary.
+    if (buildIsStale()) {
+      const r = spawnSync(process.execPath, ['node_modules/electron-vite/bin/electron-vite.js', 'build'], {
+        stdio: 'inherit',
+      });
+      process.exit(r.status ?? 1);
+    }
+    process.exit(0);
+  }
   if (mode !== 'start' && mode !== 'dev') {
-    process.stderr.write('usage: node scripts/electron.ts start|dev\n');
+    process.stderr.write('usage: node scripts/electron.ts start|dev|ensure-built\n');
     process.exit(2);
   }
   const binary = electronBinary();

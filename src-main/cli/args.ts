@@ -28,6 +28,8 @@ Tunnel options (http, demo):
   --host-header M    Host the upstream sees: upstream (default) or visitor
   --timeout SEC      Time the upstream has to answer before visitors get a 504 (default 60)
   --json             Print events and requests as NDJSON
+  --inspect[=ADDR]   Serve the inspector UI (default 127.0.0.1:4040, or the next free port; on for demo,
+                     --no-inspect turns it off); it prints "Inspector: <url>" with its access token
   --basic-auth U:P   Ask visitors for this user and password (repeatable; split at the first colon)
   --allow CIDR       Only these visitor IPs may in (repeatable; IPv4 or IPv6)
   --deny CIDR        These visitor IPs may not (repeatable; deny wins over allow)
@@ -109,6 +111,8 @@ export interface TunnelArgs {
   access: AccessRules;
   headers: HeaderRules;
   insecureUpstream: boolean;
+  /** Serve the inspector UI, and where; null: no inspector. */
+  inspect: InspectArg | null;
 }
 
 /** The local service of a tunnel command, as the profile's `upstream` field. */
@@ -156,7 +160,10 @@ function parse<T extends NonNullable<ParseArgsConfig['options']>>(args: string[]
   return parsed;
 }
 
-function tunnelArgs(values: Record<string, string | boolean | string[] | undefined>): TunnelArgs {
+function tunnelArgs(
+  values: Record<string, string | boolean | string[] | undefined>,
+  inspect: InspectArg | null,
+): TunnelArgs {
   const hostHeader = (values['host-header'] as string | undefined) ?? 'upstream';
   if (hostHeader !== 'upstream' && hostHeader !== 'visitor') {
     throw new UsageError(`--host-header must be "upstream" or "visitor", not "${hostHeader}"`);
@@ -187,6 +194,7 @@ function tunnelArgs(values: Record<string, string | boolean | string[] | undefin
       response: { add: header('response-header'), remove: list('remove-response-header') },
     },
     insecureUpstream: values['insecure-upstream'] === true,
+    inspect,
     relay: values['relay'] as string | undefined,
     host: values['host'] as string | undefined,
     token: values['token'] as string | undefined,
@@ -217,8 +225,49 @@ export function parseTarget(raw: string): string {
 }
 
 /** Parses the whole command line. */
+/** Where the headless inspector listens: `--inspect` (127.0.0.1:4040 or the next free port) or `--inspect=ADDR`. */
+export interface InspectArg {
+  bind: string;
+  port: number;
+  /** True when the user named the port: then it is that one or an error. */
+  exact: boolean;
+}
+
+/** Parses `ADDR` of `--inspect=ADDR`: `host:port`, `[v6]:port`, a port, or a host. */
+export function parseInspect(value: string | null): InspectArg {
+  if (value === null || value === '') return { bind: '127.0.0.1', port: 4040, exact: false };
+  if (/^\d+$/.test(value)) return { bind: '127.0.0.1', port: checkPort(Number(value), value), exact: true };
+  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]]+))(?::(\d+))?$/.exec(value);
+  if (!m) throw new UsageError(`--inspect=${value}: expected host:port, a port or a host`);
+  const bind = m[1] ?? m[2]!;
+  if (m[3] === undefined) return { bind, port: 4040, exact: false };
+  return { bind, port: checkPort(Number(m[3]), value), exact: true };
+}
+
+function checkPort(port: number, value: string): number {
+  if (port > 65535) throw new UsageError(`--inspect=${value}: port ${port} is out of range`);
+  return port;
+}
+
+/**
+ * Takes `--inspect`, `--inspect=ADDR` and `--no-inspect` out of the arguments (parseArgs has no
+ * option with an optional value).
+ */
+function takeInspect(args: string[], byDefault: boolean): { rest: string[]; inspect: InspectArg | null } {
+  let inspect: InspectArg | null = byDefault ? parseInspect(null) : null;
+  const rest: string[] = [];
+  for (const a of args) {
+    if (a === '--inspect') inspect = parseInspect(null);
+    else if (a.startsWith('--inspect=')) inspect = parseInspect(a.slice('--inspect='.length));
+    else if (a === '--no-inspect') inspect = null;
+    else rest.push(a);
+  }
+  return { rest, inspect };
+}
+
 export function parseCommand(argv: string[]): Command {
-  const [name, ...rest] = argv;
+  const [name, ...all] = argv;
+  const { rest, inspect } = takeInspect(all, name === 'demo');
   switch (name) {
     case undefined:
     case 'help':
@@ -232,7 +281,7 @@ export function parseCommand(argv: string[]): Command {
     case 'http': {
       const { values, positionals } = parse(rest, TUNNEL_OPTIONS, 1);
       if (!positionals[0]) throw new UsageError('http needs the local port or URL to tunnel, e.g. porthole http 3000');
-      const tunnel = tunnelArgs(values);
+      const tunnel = tunnelArgs(values, inspect);
       return {
         name: 'http',
         upstream: { kind: 'http', target: parseTarget(positionals[0]), insecure: tunnel.insecureUpstream },
@@ -256,7 +305,7 @@ export function parseCommand(argv: string[]): Command {
           index: values.index ?? 'index.php',
           ...(values['remote-root'] ? { remoteRoot: values['remote-root'] } : {}),
         },
-        tunnel: tunnelArgs(values),
+        tunnel: tunnelArgs(values, inspect),
       };
     }
     case 'folder': {
@@ -270,7 +319,7 @@ export function parseCommand(argv: string[]): Command {
           dotfiles: values.dotfiles === true,
           listing: values['no-listing'] !== true,
         },
-        tunnel: tunnelArgs(values),
+        tunnel: tunnelArgs(values, inspect),
       };
     }
     case 'demo': {
@@ -279,7 +328,7 @@ export function parseCommand(argv: string[]): Command {
         name: 'demo',
         port: int(values.port, 'port', 0, 65535, 0),
         bind: values.bind ?? '127.0.0.1',
-        tunnel: tunnelArgs(values),
+        tunnel: tunnelArgs(values, inspect),
       };
     }
     case 'relay': {

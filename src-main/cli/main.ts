@@ -1,11 +1,5 @@
-import { readFileSync } from 'node:fs';
 import { USAGE, UsageError, parseCommand, type Command } from './args.ts';
-import { CliFailure, EXIT } from './output.ts';
-
-function version(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
-  return pkg.version;
-}
+import { CliFailure, EXIT, packageVersion } from './output.ts';
 
 /** Runs the command line; resolves with the process exit code. */
 export async function main(argv: string[]): Promise<number> {
@@ -25,7 +19,7 @@ export async function main(argv: string[]): Promise<number> {
         process.stdout.write(USAGE);
         return EXIT.ok;
       case 'version':
-        process.stdout.write(`porthole ${version()}\n`);
+        process.stdout.write(`porthole ${packageVersion()}\n`);
         return EXIT.ok;
       case 'http':
       case 'fastcgi':

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import type { RequestSummary } from '../engine/request-log.ts';
 
 /** What every command shares: exit codes, failures with a message, and output. */
@@ -68,4 +69,10 @@ export class Output {
     const err = s.error ? `  (${s.error})` : '';
     this.info(`${time}  ${s.visitorIp || '-'}  ${s.method} ${s.url}  ${s.status ?? '-'}  ${ms}${err}`);
   }
+}
+
+/** Porthole's version, from package.json. */
+export function packageVersion(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
 }

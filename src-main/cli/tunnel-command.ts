@@ -1,14 +1,19 @@
 import { isIP } from 'node:net';
+import { fileURLToPath } from 'node:url';
 import { request } from 'undici';
-import { ConfProfileStore } from '../engine/ProfileStore.ts';
+import { ConfProfileStore, MemoryProfileStore } from '../engine/ProfileStore.ts';
+import { PortholeService } from '../app/service/PortholeService.ts';
+import { MemorySettingsStore } from '../app/service/SettingsStore.ts';
+import type { AppInfo } from '../ipc/contract.ts';
+import { InspectorServer } from './inspector/InspectorServer.ts';
 import { TunnelManager } from '../engine/TunnelManager.ts';
 import { domainForRelay, generateHost, PUBLIC_FPW_RELAY, randomToken, type ProfileInput } from '../engine/profile.ts';
 import { pollUrl } from '../engine/transports/fpw.ts';
 import type { TunnelSnapshot } from '../engine/Tunnel.ts';
 import { RelayServer } from '../relay/RelayServer.ts';
-import type { Command, TunnelArgs, UpstreamArg } from './args.ts';
+import type { Command, InspectArg, TunnelArgs, UpstreamArg } from './args.ts';
 import { startDemoSite } from './demo-site.ts';
-import { CliFailure, EXIT, Output } from './output.ts';
+import { CliFailure, EXIT, Output, packageVersion } from './output.ts';
 import { listenOrExplain } from './relay-command.ts';
 
 function configStore(): ConfProfileStore {
@@ -96,16 +101,48 @@ function upstreamKey(u: UpstreamArg): string {
 async function runTunnel(
   out: Output,
   profile: ProfileInput,
+  inspect: InspectArg | null,
   onOnline: (s: TunnelSnapshot) => void,
   cleanup: () => Promise<void> = async () => undefined,
 ): Promise<number> {
   const manager = new TunnelManager();
-  let tunnel;
+  // The tunnels of one run live in memory, behind the same service the desktop app binds to IPC, so
+  // that the inspector speaks the same contract.
+  const profiles = new MemoryProfileStore();
+  let saved;
   try {
-    tunnel = manager.add(profile);
+    saved = await profiles.save(profile);
   } catch (err) {
     throw new CliFailure((err as Error).message, EXIT.usage);
   }
+  const service = new PortholeService({ manager, profiles, settings: new MemorySettingsStore(), info: headlessInfo });
+  await service.load();
+  const tunnel = manager.get(saved.id)!;
+  let inspector: InspectorServer | null = null;
+  if (inspect) {
+    inspector = new InspectorServer({
+      bind: inspect.bind,
+      port: inspect.port,
+      exactPort: inspect.exact,
+      staticDir: fileURLToPath(new URL('../../out/renderer', import.meta.url)),
+      handlers: service.commands,
+      subscribe: (push) => service.subscribe(push),
+    });
+    let url: string;
+    try {
+      url = await inspector.listen();
+    } catch (err) {
+      await manager.close(0);
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'EADDRINUSE')
+        throw new CliFailure(`the inspector's port ${inspect.port} is in use: pick another with --inspect=HOST:PORT`);
+      throw err;
+    }
+    out.info(`Inspector: ${url}`, { event: 'inspector', url });
+  }
+  const closeInspector = async (): Promise<void> => {
+    await inspector?.close();
+  };
   manager.on('requests', (batch) => batch.forEach((s) => out.request(s)));
   let announced = false;
   return new Promise<number>((resolve) => {
@@ -114,6 +151,7 @@ async function runTunnel(
       if (finishing) return;
       finishing = true;
       await manager.close(5000);
+      await closeInspector();
       await cleanup();
       resolve(code);
     };
@@ -148,7 +186,7 @@ export async function runHttp(cmd: Extract<Command, { upstream: UpstreamArg }>):
   const relayUrl = cmd.tunnel.relay ?? PUBLIC_FPW_RELAY.url;
   checkRelayUrl(relayUrl);
   const { host, token } = await identityFor(relayUrl, upstreamKey(cmd.upstream), cmd.tunnel);
-  return runTunnel(out, profileFor('cli', cmd.upstream, relayUrl, host, token, cmd.tunnel), (s) => {
+  return runTunnel(out, profileFor('cli', cmd.upstream, relayUrl, host, token, cmd.tunnel), cmd.tunnel.inspect, (s) => {
     out.info(`Forwarding ${s.publicUrl} -> ${s.target}`, { event: 'online', publicUrl: s.publicUrl, target: s.target });
   });
 }
@@ -174,6 +212,7 @@ export async function runDemo(cmd: Extract<Command, { name: 'demo' }>): Promise<
   return runTunnel(
     out,
     profile,
+    cmd.tunnel.inspect,
     (s) => {
       out.info(`Public URL: ${s.publicUrl}`, {
         event: 'online',
@@ -190,4 +229,17 @@ export async function runDemo(cmd: Extract<Command, { name: 'demo' }>): Promise<
       await site.close();
     },
   );
+}
+
+/** What `app:info` says in the headless inspector. */
+function headlessInfo(): Omit<AppInfo, 'firstRun'> {
+  return {
+    name: 'Porthole',
+    version: packageVersion(),
+    platform: process.platform,
+    shell: 'headless',
+    versions: { electron: null, chrome: null, node: process.versions.node },
+    // Headless, tokens live in the config file (0600) in clear: there is no keychain to ask.
+    secrets: { encrypted: false, backend: 'file' },
+  };
 }

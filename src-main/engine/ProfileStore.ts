@@ -84,3 +84,27 @@ export class ConfProfileStore implements ProfileStore {
     this.#conf.set('identities', { ...this.#conf.get('identities'), [key]: identity });
   }
 }
+
+/** Profiles in memory: the tunnels of one CLI run, which are not saved. */
+export class MemoryProfileStore implements ProfileStore {
+  readonly #profiles = new Map<string, Profile>();
+
+  async list(): Promise<Profile[]> {
+    return [...this.#profiles.values()];
+  }
+
+  async get(id: string): Promise<Profile | undefined> {
+    return this.#profiles.get(id);
+  }
+
+  async save(input: unknown): Promise<Profile> {
+    const r = parseProfile(input);
+    if (!r.ok) throw new Error(r.error);
+    this.#profiles.set(r.profile.id, r.profile);
+    return r.profile;
+  }
+
+  async delete(id: string): Promise<boolean> {
+    return this.#profiles.delete(id);
+  }
+}
