@@ -53,6 +53,8 @@ export interface TunnelOptions {
   replayCapBytes?: number;
   /** Request log bounds. */
   log?: { maxEntries?: number; maxBytes?: number };
+  /** A log to keep (the tunnel of an edited profile keeps its requests). */
+  requestLog?: RequestLog;
   /** Overrides, for tests. */
   backoff?: Backoff;
   heldAfterMs?: number;
@@ -108,7 +110,7 @@ export class Tunnel extends EventEmitter<TunnelEvents> {
     super();
     this.id = profile.id;
     this.profile = profile;
-    this.log = new RequestLog(opts.log);
+    this.log = opts.requestLog ?? new RequestLog(opts.log);
     this.#previewBytes = opts.previewBytes ?? 64 * 1024;
     this.#replayCap = opts.replayCapBytes ?? 1024 * 1024;
     this.upstream = opts.upstream ?? createUpstream(profile);

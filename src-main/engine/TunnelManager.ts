@@ -60,9 +60,15 @@ export class TunnelManager extends EventEmitter<ManagerEvents> {
     if (existing) {
       const phase = existing.state.phase;
       if (phase !== 'stopped' && phase !== 'failed') throw new Error(`tunnel ${profile.id} is running; stop it first`);
+      existing.removeAllListeners();
       void existing.close(0);
     }
-    const tunnel = new Tunnel(profile, { ...this.#tunnelOpts, dispatcher: this.#dispatcherFor(profile) });
+    const tunnel = new Tunnel(profile, {
+      ...this.#tunnelOpts,
+      dispatcher: this.#dispatcherFor(profile),
+      // An edited profile keeps the requests its tunnel saw.
+      ...(existing ? { requestLog: existing.log } : {}),
+    });
     tunnel.on('status', (s) => this.emit('status', s));
     tunnel.on('request', (r) => this.#queue(r));
     this.#tunnels.set(profile.id, tunnel);

@@ -223,3 +223,22 @@ describe('TunnelManager with no relay listening', () => {
     expect(m.aggregate()).toBe('idle');
   });
 });
+
+describe('editing a profile', () => {
+  it('keeps the requests its tunnel saw when a stopped tunnel is re-added with a new profile', async () => {
+    const m = new TunnelManager();
+    extraManagers.push(m);
+    m.add(profile('edit', relay.url, upstream.url));
+    m.start('edit');
+    await phase(m, 'edit', 'online');
+    await visit(relay.port, 'edit.test', { path: '/before-edit' });
+    await m.stop('edit', 0);
+    m.add({ ...profile('edit', relay.url, upstream.url), name: 'Renamed', workers: 2 });
+    expect(m.get('edit')!.profile.name).toBe('Renamed');
+    expect(m.requests('edit').map((r) => r.url)).toContain('/before-edit');
+    m.start('edit');
+    await phase(m, 'edit', 'online');
+    await visit(relay.port, 'edit.test', { path: '/after-edit' });
+    expect(m.requests('edit').map((r) => r.url)).toEqual(expect.arrayContaining(['/before-edit', '/after-edit']));
+  });
+});

@@ -2,6 +2,7 @@ import { once } from 'node:events';
 import { promises as fs, type Stats } from 'node:fs';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
 import send from 'send';
 import { HTML_TYPE, errorPage, escapeHtml } from '../pages.ts';
@@ -37,6 +38,7 @@ export class FolderUpstream implements Upstream {
   readonly #listing: boolean;
   #inner: Promise<{ server: http.Server; upstream: HttpUpstream }> | null = null;
   #closed = false;
+  #socketDir: string | null = null;
 
   constructor(opts: FolderUpstreamOptions) {
     this.#root = path.resolve(opts.root);
@@ -68,6 +70,7 @@ export class FolderUpstream implements Upstream {
     await inner.upstream.close();
     inner.server.closeAllConnections();
     await new Promise<void>((resolve) => inner.server.close(() => resolve()));
+    if (this.#socketDir) await fs.rm(this.#socketDir, { recursive: true, force: true });
   }
 
   #start(): Promise<{ server: http.Server; upstream: HttpUpstream }> {
@@ -78,12 +81,22 @@ export class FolderUpstream implements Upstream {
           else page(res, 500, 'Internal Server Error', `The file could not be read: ${(err as Error).message}.`);
         });
       });
-      server.listen(0, '127.0.0.1');
+      // A unix socket in a folder only this user can enter: a TCP port on 127.0.0.1 would let any
+      // local user read the folder without the tunnel's password or IP rules.
+      let socketPath: string | null = null;
+      if (process.platform !== 'win32') {
+        this.#socketDir = await fs.mkdtemp(path.join(os.tmpdir(), 'porthole-folder-'));
+        await fs.chmod(this.#socketDir, 0o700);
+        socketPath = path.join(this.#socketDir, 'files.sock');
+        server.listen(socketPath);
+      } else {
+        server.listen(0, '127.0.0.1');
+      }
       await once(server, 'listening');
       // The tunnel keeps the process alive while it runs; this server alone never should.
       server.unref();
-      const { port } = server.address() as AddressInfo;
-      return { server, upstream: new HttpUpstream({ target: `http://127.0.0.1:${port}` }) };
+      const target = socketPath ? 'http://localhost' : `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      return { server, upstream: new HttpUpstream({ target, ...(socketPath ? { socketPath } : {}) }) };
     })();
     this.#inner.catch(() => {
       this.#inner = null;

@@ -17,6 +17,8 @@ export interface HttpUpstreamOptions {
    * @default false
    */
   insecure?: boolean;
+  /** Connect to this unix socket instead of the target's host and port. */
+  socketPath?: string;
   /** Injected for tests and for a proxy; by default one keep-alive pool to the target. */
   dispatcher?: Dispatcher;
 }
@@ -52,7 +54,11 @@ export class HttpUpstream implements Upstream {
         headersTimeout: this.#timeoutMs,
         bodyTimeout: this.#timeoutMs,
         maxHeaderSize: 256 * 1024,
-        connect: { noDelay: true, ...(opts.insecure ? { rejectUnauthorized: false } : {}) },
+        connect: {
+          noDelay: true,
+          ...(opts.insecure ? { rejectUnauthorized: false } : {}),
+          ...(opts.socketPath ? { socketPath: opts.socketPath } : {}),
+        },
       });
   }
 
