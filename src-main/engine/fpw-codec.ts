@@ -31,6 +31,8 @@ export const FPW = {
   uip: 'fpw-uip',
   status: 'fpw-status',
   publicUrl: 'fpw-public-url',
+  /** Porthole's extension: what a worker understands (`public-url`). */
+  features: 'fpw-features',
 } as const;
 
 /** The user agent every FPW worker sends; some relays check it. */

@@ -742,9 +742,11 @@ export class RelayServer {
   /** Keeps a worker's POST open until a visitor comes, or answers it idle after the hold time. */
   #hold(entry: HostEntry, req: IncomingMessage, res: ServerResponse): void {
     const socket = req.socket;
-    if (!this.#seenSockets.has(socket)) {
-      // Porthole's extension: the first poll on a connection is answered at once with the public
-      // URL, so that a worker knows at once that it is online and where.
+    if (!this.#seenSockets.has(socket) && String(req.headers[FPW.features] ?? '').includes('public-url')) {
+      // Porthole's extension: a Porthole worker's first poll on a connection is answered at once with
+      // the public URL, so that it knows at once that it is online and where. Only workers that ask:
+      // one that opens a new connection for every poll (the Python reference does) would otherwise
+      // never be held, and would spin.
       this.#seenSockets.add(socket);
       return this.#answerIdle({ res, timer: setTimeout(() => undefined, 0) }, entry.host);
     }

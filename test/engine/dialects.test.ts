@@ -188,8 +188,8 @@ describe('relay-side checks of ids and tokens', () => {
         body,
         dispatcher: agent,
       });
-    // The first poll on a connection is answered at once with the public URL (Porthole's extension).
-    const first = await post('owner');
+    // A Porthole worker's first poll on a connection is answered at once with the public URL.
+    const first = await post('owner', { 'fpw-features': 'public-url' });
     expect(first.headers['fpw-public-url']).toBe(`http://${host}:${relay.port}/`);
     await first.body.dump();
     // A reply for an id the relay never issued: held like a poll, and used for the next visitor.

@@ -472,8 +472,8 @@ describe("visitors' fpw-* headers", () => {
       });
       return { status: res.statusCode, headers: res.headers, body: await res.body.text() };
     };
-    // The first poll on a connection is answered at once; the second is held.
-    const first = await poll();
+    // A Porthole worker's first poll on a connection is answered at once; the second is held.
+    const first = await poll({ 'fpw-features': 'public-url' });
     expect(first.headers['fpw-public-url']).toBe(`http://${host}:${relay.port}/`);
     const held = poll();
     await heldPolls(relay, host, 1);
@@ -571,5 +571,47 @@ describe('graceful close', () => {
     expect(r.status).toBe(200);
     expect(r.body.toString()).toBe('/slow');
     await closing;
+  });
+});
+
+describe('workers that open a new connection for every poll', () => {
+  it('holds their polls (only a Porthole worker that asks gets the first poll answered at once)', async () => {
+    const { request } = await import('node:http');
+    const relay = await startRelay({ holdMs: 5000 });
+    try {
+      // Like the Python reference worker (requests.post without a session): no keep-alive.
+      const poll = () =>
+        new Promise<{ status: number; id: string | undefined; url: string | undefined }>((resolve, reject) => {
+          const req = request(
+            {
+              host: '127.0.0.1',
+              port: relay.port,
+              method: 'POST',
+              path: '/',
+              agent: false,
+              headers: { 'fpw-host': 'fresh.test', 'fpw-token': 'tok', 'content-length': '0' },
+            },
+            (res) => {
+              res.resume();
+              resolve({
+                status: res.statusCode!,
+                id: res.headers['fpw-rid'] as string | undefined,
+                url: res.headers['fpw-url'] as string | undefined,
+              });
+            },
+          );
+          req.on('error', reject);
+          req.end();
+        });
+      const held = poll();
+      await until(() => relay.hosts().some((h) => h.host === 'fresh.test' && h.polls === 1), 'the poll to be held');
+      const visitor = visit(relay.port, 'fresh.test', { path: '/first' });
+      const answer = await held;
+      expect(answer).toMatchObject({ status: 200, url: '/first' });
+      expect(answer.id).toMatch(/^[0-9a-f]{32}$/);
+      visitor.catch(() => undefined);
+    } finally {
+      await relay.close(0);
+    }
   });
 });

@@ -259,6 +259,8 @@ export class FpwTransport {
       [FPW.token]: this.#opts.token,
       'user-agent': FPW_USER_AGENT,
       'content-type': 'application/octet-stream',
+      // Porthole's relay then answers the first poll on a connection at once, with the public URL.
+      [FPW.features]: 'public-url',
     };
     if (reply) {
       // Kept on the reply object so that a re-send carries the same id.
