@@ -301,3 +301,38 @@ describe('stop', () => {
     await tunnel.close(0);
   });
 });
+
+describe('an upstream that dies mid-response', () => {
+  it('never hands the visitor a cut body as a whole one, and the tunnel goes on', async () => {
+    const dying = await startServer((req, res) => {
+      if (req.url === '/ok') {
+        res.end(Buffer.from('fine'));
+        return;
+      }
+      const big = req.url === '/big';
+      // Announces more than it sends, then drops the connection.
+      res.writeHead(200, {
+        'content-type': 'application/octet-stream',
+        'content-length': big ? 4 * 1024 * 1024 : 1000,
+      });
+      res.write(Buffer.alloc(big ? 1024 * 1024 : 100, 0x61), () => res.destroy());
+    });
+    cleanups.push(() => dying.close());
+    const relay = await startRelay();
+    cleanups.push(() => relay.close(0));
+    const tunnel = await startTunnel(relay.url, dying.url);
+    cleanups.push(() => tunnel.close(0));
+    const host = tunnel.profile.relay.host;
+    // Small: the worker has the answer whole before it replies, so the visitor gets a clear 502.
+    const small = await visit(relay.port, host, { path: '/small' });
+    expect(small.status).toBe(502);
+    expect(small.body.toString()).toContain('could not get an answer');
+    // Big: the reply was already streaming, so the visitor's connection is cut rather than ended.
+    await expect(visit(relay.port, host, { path: '/big' })).rejects.toThrow();
+    // The relay was never at fault: the tunnel stays online and serves the next visitor.
+    expect(tunnel.state.phase).toBe('online');
+    const next = await visit(relay.port, host, { path: '/ok' });
+    expect(next.status).toBe(200);
+    expect(next.body.toString()).toBe('fine');
+  });
+});

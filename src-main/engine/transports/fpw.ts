@@ -315,6 +315,11 @@ export class FpwTransport {
             reply = null;
             break;
           }
+          if (sent && (sent as Reply & { bodyFailed?: Error }).bodyFailed) {
+            // The upstream's answer broke off while it streamed to the relay; the relay cuts that
+            // visitor's connection. Nothing is wrong with the relay: poll on.
+            continue;
+          }
           if (this.#stopping) {
             // No relay to take the reply while stopping: give it up rather than retry.
             reply?.done?.(err as Error);
@@ -483,10 +488,15 @@ export class FpwTransport {
       if (err) reply.done?.(err);
       else this.#sent(reply, slot);
     };
+    const mark = (err: Error): void => {
+      (reply as Reply & { bodyFailed?: Error }).bodyFailed = err;
+    };
     return (async function* () {
       try {
         yield* body;
       } catch (err) {
+        // The upstream broke, not the relay: the loop must not take this for a relay failure.
+        mark(err as Error);
         done?.(err as Error);
         throw err;
       }
