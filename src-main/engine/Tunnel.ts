@@ -128,6 +128,10 @@ export class Tunnel extends EventEmitter<TunnelEvents> {
       handler: {
         request: (req, body, length) => this.#handle(req, body, length),
         malformed: (id, error) => this.#malformed(id, error),
+        cancel: () => {
+          this.#cancel.abort(new Error('the tunnel stopped before the upstream answered'));
+          this.#cancel = new AbortController();
+        },
       },
     });
   }

@@ -95,8 +95,12 @@ export class AccessPolicy {
   /** Decides on one request, by the visitor IP the relay reported and the request's headers. */
   check(visitorIp: string, headers: HeaderMap): AccessDecision {
     if (this.#allow || this.#deny) {
-      const ip = unmapIpv4(visitorIp.trim());
+      const ip = cleanIp(visitorIp);
       const type = isIPv4(ip) ? 'ipv4' : isIPv6(ip) ? 'ipv6' : null;
+      // An address that does not parse cannot be shown not to be on the deny list.
+      if (this.#deny && !type) {
+        return refuse(403, 'ip-deny', `The visitor's address "${visitorIp}" cannot be checked against the deny list.`);
+      }
       if (this.#deny && type && this.#deny.check(ip, type)) {
         return refuse(403, 'ip-deny', `${ip} is on this tunnel's deny list.`);
       }
@@ -123,6 +127,20 @@ export class AccessPolicy {
     }
     return { ok: true };
   }
+}
+
+/**
+ * A visitor IP as relays write it, reduced to the bare address: brackets, a port and an IPv6 zone
+ * removed, IPv4-mapped IPv6 unmapped. Anything else is returned as it is (and will not parse).
+ */
+export function cleanIp(raw: string): string {
+  let ip = raw.trim();
+  const bracketed = /^\[([^\]]+)\](?::\d+)?$/.exec(ip);
+  if (bracketed) ip = bracketed[1]!;
+  else if (/^\d{1,3}(\.\d{1,3}){3}:\d+$/.test(ip)) ip = ip.slice(0, ip.lastIndexOf(':'));
+  const zone = ip.indexOf('%');
+  if (zone !== -1 && ip.includes(':')) ip = ip.slice(0, zone);
+  return unmapIpv4(ip);
 }
 
 function refuse(status: 403, refusedBy: RefusedBy, message: string): AccessDecision {

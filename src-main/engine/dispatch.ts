@@ -55,6 +55,9 @@ export function dispatchRequest(dispatcher: Dispatcher, opts: DispatchOptions): 
     const handler: Dispatcher.DispatchHandler = {
       onRequestStart(c) {
         controller = c;
+        // Aborted while the request waited for a connection: it must not go out at all.
+        if (opts.signal.aborted)
+          c.abort(opts.signal.reason instanceof Error ? opts.signal.reason : new Error('aborted'));
       },
       onRequestSent() {
         opts.onSent?.();

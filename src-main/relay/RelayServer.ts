@@ -104,6 +104,8 @@ export const RELAY_ANSWERS = {
 const ONLINE_WINDOW_MS = 5000;
 /** Bodies without a length are read up to this before a worker gets them. */
 const UNSIZED_BUFFER_BYTES = 8 * 1024 * 1024;
+/** Bodies without a length held at once by the whole relay, at most. */
+const UNSIZED_TOTAL_BYTES = 64 * 1024 * 1024;
 
 /** The server side of the FPW long-poll protocol. */
 export class RelayServer {
@@ -124,6 +126,8 @@ export class RelayServer {
   #port = 0;
   /** TCP connections accepted since start (visitors and workers), for /healthz. */
   #connections = 0;
+  /** Bytes of bodies without a length being read before dispatch, over all visitors. */
+  #unsizedBytes = 0;
 
   constructor(opts: RelayOptions = {}) {
     this.#opts = {
@@ -388,15 +392,22 @@ export class RelayServer {
     const cap = Math.min(this.#opts.maxBodyBytes, UNSIZED_BUFFER_BYTES);
     const chunks: Buffer[] = [];
     let size = 0;
+    // Bounded in time (a body that stalls) and, over all visitors, in memory.
+    const timer = setTimeout(() => {
+      stop();
+      this.#fail(v, 408, 'Request Timeout', 'The request body did not arrive in time.');
+    }, this.#opts.queueTimeoutMs);
     const onData = (chunk: Buffer): void => {
       size += chunk.length;
+      this.#unsizedBytes += chunk.length;
       if (size > this.#opts.maxBodyBytes) {
         stop();
         this.#fail(v, 413, 'Content Too Large', `The request body exceeds ${formatBytes(this.#opts.maxBodyBytes)}.`);
         return;
       }
       chunks.push(chunk);
-      if (size > cap) {
+      if (size > cap || this.#unsizedBytes > UNSIZED_TOTAL_BYTES) {
+        // Over the cap (or the relay holds too much already): stream the rest instead.
         stop();
         req.pause();
         v.prefix = { chunks, size, complete: false };
@@ -408,12 +419,18 @@ export class RelayServer {
       v.prefix = { chunks, size, complete: true };
       next();
     };
+    let stopped = false;
     const stop = (): void => {
+      if (stopped) return;
+      stopped = true;
+      clearTimeout(timer);
+      this.#unsizedBytes -= size;
       req.off('data', onData);
       req.off('end', onEnd);
     };
     req.on('data', onData);
     req.on('end', onEnd);
+    req.once('close', stop);
   }
 
   /** Hands a visitor to a free worker, or queues it. */
@@ -528,6 +545,8 @@ export class RelayServer {
         'Gateway Timeout',
         `The worker of ${entry.host} did not answer within ${Math.round(this.#opts.replyTimeoutMs / 1000)} s.`,
       );
+      // A body still trickling in must not hold the worker's poll after its visitor is answered.
+      if (!workerRes.writableFinished) workerRes.destroy();
     }, this.#opts.replyTimeoutMs);
 
     const { req } = v;
@@ -545,6 +564,7 @@ export class RelayServer {
     json['method'] = req.method ?? 'GET';
     json['url'] = req.url ?? '/';
     json['x-forwarded-for'] = v.chain;
+    const headerJson = encodeHeaderJson(json);
     const headers: Record<string, string> = {
       [FPW.id]: id,
       [FPW.rid]: id,
@@ -552,7 +572,7 @@ export class RelayServer {
       [FPW.url]: req.url ?? '/',
       [FPW.ip]: v.ip,
       [FPW.uip]: v.ip,
-      [FPW.header]: encodeHeaderJson(json),
+      [FPW.header]: headerJson,
       'content-type': 'application/octet-stream',
       'cache-control': 'no-store',
     };
@@ -808,8 +828,13 @@ export function newRequestId(): string {
   return id;
 }
 
+/**
+ * The size of a request's head: the URL and every header. The URL counts twice, as it travels twice
+ * to the worker (fpw-url and the JSON); with escaping growing bytes up to sixfold, a head under the
+ * 32 KiB default stays well under the worker's 256 KiB header limit.
+ */
 function headBytes(req: IncomingMessage): number {
-  let n = 0;
+  let n = (req.url ?? '').length * 2;
   for (const h of req.rawHeaders) n += h.length + 2;
   return n;
 }

@@ -41,7 +41,20 @@ describe('AccessPolicy', () => {
     expect(p.check('10.1.2.3', {})).toMatchObject({ ok: false, status: 403, refusedBy: 'ip-deny' });
     expect(p.check('192.0.2.1', {})).toMatchObject({ ok: false, status: 403, refusedBy: 'ip-allow' });
     expect(p.check('::ffff:10.2.3.4', {})).toEqual({ ok: true });
-    expect(p.check('', {})).toMatchObject({ ok: false, refusedBy: 'ip-allow' });
+    // An address that does not parse is refused: it cannot be shown not to be on the deny list.
+    expect(p.check('', {})).toMatchObject({ ok: false, refusedBy: 'ip-deny' });
+    expect(p.check('010.1.2.3', {})).toMatchObject({ ok: false, status: 403 });
+    expect(p.check('10.1.2.3, 1.1.1.1', {})).toMatchObject({ ok: false, status: 403 });
+  });
+
+  it('reads the forms relays write addresses in before matching them', () => {
+    const p = new AccessPolicy({ basicAuth: [], allow: [], deny: ['10.1.0.0/16', '2001:db8::/32', 'fe80::/10'] }, 'x');
+    expect(p.check('10.1.2.3:5555', {})).toMatchObject({ ok: false, refusedBy: 'ip-deny' });
+    expect(p.check('[2001:db8::1]', {})).toMatchObject({ ok: false, refusedBy: 'ip-deny' });
+    expect(p.check('[2001:db8::1]:443', {})).toMatchObject({ ok: false, refusedBy: 'ip-deny' });
+    expect(p.check('fe80::1%eth0', {})).toMatchObject({ ok: false, refusedBy: 'ip-deny' });
+    expect(p.check('::ffff:10.1.9.9', {})).toMatchObject({ ok: false, refusedBy: 'ip-deny' });
+    expect(p.check('192.0.2.1:80', {})).toEqual({ ok: true });
   });
 
   it('matches IPv6 ranges', () => {

@@ -336,3 +336,90 @@ describe('an upstream that dies mid-response', () => {
     expect(next.body.toString()).toBe('fine');
   });
 });
+
+describe('found in review', () => {
+  it('keeps pacing by back-off after a stop and a start (the wake-up signal is renewed)', async () => {
+    let connections = 0;
+    const { createServer } = await import('node:net');
+    const resetter = createServer((socket) => {
+      connections += 1;
+      socket.destroy();
+    });
+    await new Promise<void>((r) => resetter.listen(0, '127.0.0.1', () => r()));
+    cleanups.push(() => new Promise<void>((r) => resetter.close(() => r())));
+    const port = (resetter.address() as { port: number }).port;
+    const up = await upstream();
+    const tunnel = await startTunnel(`http://127.0.0.1:${port}`, up.url, {
+      profile: { workers: 2 },
+      options: { backoff: new Backoff({ baseMs: 100, capMs: 200, floorMs: 100 }) },
+      wait: false,
+    });
+    cleanups.push(() => tunnel.close(0));
+    await nextPhase(tunnel, 'reconnecting');
+    await tunnel.stop(0);
+    tunnel.start();
+    await nextPhase(tunnel, 'reconnecting');
+    const before = connections;
+    await new Promise((r) => setTimeout(r, 500));
+    // 2 workers, one try per round of at least 100 ms: a handful of connections, not thousands.
+    expect(connections - before).toBeLessThanOrEqual(2 * 6);
+  });
+
+  it('slows down when a "relay" answers every poll idle at once (no tight loop)', async () => {
+    let polls = 0;
+    const eager = await startServer((req, res) => {
+      polls += 1;
+      req.resume();
+      res.writeHead(200, { 'content-length': '0' }).end();
+    });
+    cleanups.push(() => eager.close());
+    const up = await upstream();
+    const tunnel = await startTunnel(eager.url, up.url, { profile: { workers: 2 }, wait: false });
+    cleanups.push(() => tunnel.close(0));
+    await new Promise((r) => setTimeout(r, 1000));
+    // Unchecked, two loops answered at once poll thousands of times a second.
+    expect(polls).toBeLessThan(200);
+  });
+
+  it('streams a large body both ways to an upstream that answers while it still reads', async () => {
+    const echo = await startServer((req, res) => {
+      res.writeHead(200, { 'content-type': 'application/octet-stream' });
+      req.pipe(res);
+    });
+    cleanups.push(() => echo.close());
+    const relay = await startRelay();
+    cleanups.push(() => relay.close(0));
+    const tunnel = await startTunnel(relay.url, echo.url);
+    cleanups.push(() => tunnel.close(0));
+    const payload = Buffer.alloc(5 * 1024 * 1024, 0x5a);
+    const r = await visit(relay.port, tunnel.profile.relay.host, { method: 'POST', path: '/duplex', body: payload });
+    expect(r.status).toBe(200);
+    expect(r.body.length).toBe(payload.length);
+    expect(r.body.equals(payload)).toBe(true);
+  });
+
+  it('ends stop() after its grace period even when the upstream never answers', async () => {
+    const silent = await startServer(() => undefined);
+    cleanups.push(() => silent.close());
+    const relay = await startRelay();
+    cleanups.push(() => relay.close(0));
+    const tunnel = await startTunnel(relay.url, silent.url, { profile: { upstreamTimeoutMs: 600_000 } });
+    const pending = visit(relay.port, tunnel.profile.relay.host, { path: '/never' }).catch(() => null);
+    await until(() => tunnel.snapshot().counters.inFlight === 1, 'the request in flight');
+    // Without the grace being enforced this would wait for the 10-minute upstream timeout.
+    await tunnel.close(200);
+    expect(tunnel.state.phase).toBe('stopped');
+    void pending;
+  });
+
+  it('answers 431 to a visitor whose URL alone would overflow the worker leg', async () => {
+    const relay = await startRelay();
+    cleanups.push(() => relay.close(0));
+    const up = await upstream();
+    const tunnel = await startTunnel(relay.url, up.url);
+    cleanups.push(() => tunnel.close(0));
+    const r = await visit(relay.port, tunnel.profile.relay.host, { path: `/${'a'.repeat(20_000)}` });
+    expect(r.status).toBe(431);
+    expect(tunnel.state.phase).toBe('online');
+  });
+});

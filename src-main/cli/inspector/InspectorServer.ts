@@ -176,6 +176,8 @@ export class InspectorServer {
     const unsubscribe = this.#opts.subscribe((message) => {
       if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(message));
     });
+    // A malformed frame (invalid UTF-8, too large) must close this socket, not the process.
+    ws.on('error', () => ws.terminate());
     ws.on('close', () => {
       unsubscribe();
       this.#sockets.delete(ws);

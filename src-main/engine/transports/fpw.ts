@@ -49,6 +49,8 @@ export interface RequestHandler {
   request(req: VisitorRequest, body: Readable | null, bodyLength: number | null): Promise<Reply>;
   /** Answers a poll whose visitor request could not be understood. */
   malformed(id: string, error: string): Reply;
+  /** Cuts short the upstream requests still running (the stop's grace period is over). */
+  cancel?(): void;
 }
 
 export interface FpwTransportOptions {
@@ -79,8 +81,11 @@ export interface FpwTransportOptions {
   now?: () => number;
 }
 
-const REFUSED = new Set([401, 403, 404, 409]);
+// 400 too: Porthole's relay answers it to a host name it cannot serve, which no retry fixes.
+const REFUSED = new Set([400, 401, 403, 404, 409]);
 const LOST_WINDOW_MS = 2000;
+/** An idle answer sooner than this after the poll went out was not held. */
+const FAST_IDLE_MS = 20;
 
 /** A body held whole in memory, which can be sent again. */
 function isWhole(body: Reply['body']): body is Buffer | Buffer[] {
@@ -133,7 +138,7 @@ export class FpwTransport {
   readonly host: string;
   readonly #opts: FpwTransportOptions;
   readonly #url: URL;
-  readonly #dispatcher: Dispatcher;
+  #dispatcher: Dispatcher;
   readonly #ownsDispatcher: boolean;
   readonly #backoff: Backoff;
   readonly #now: () => number;
@@ -144,6 +149,9 @@ export class FpwTransport {
   #stopping = false;
   #retryAt = 0;
   #wake = new AbortController();
+  #dispatcherClosed = false;
+  /** True once the relay told its public URL (then polls stop asking for it). */
+  #knowsUrl = false;
   #slots = new Set<Slot>();
   #loops: Promise<void>[] = [];
   #publicUrl: string;
@@ -175,6 +183,13 @@ export class FpwTransport {
     if (this.#running) return;
     this.#running = true;
     this.#stopping = false;
+    // A stop aborted the old ones: a fresh wake-up signal, and a fresh agent when it is ours.
+    this.#wake = new AbortController();
+    this.#knowsUrl = false;
+    if (this.#ownsDispatcher && this.#dispatcherClosed) {
+      this.#dispatcher = relayDispatcher(this.#opts.pollTimeoutMs);
+      this.#dispatcherClosed = false;
+    }
     this.#backoff.reset();
     this.#retryAt = 0;
     this.#setState({ phase: 'starting' });
@@ -193,11 +208,19 @@ export class FpwTransport {
     const all = Promise.allSettled(this.#loops);
     const timer = sleep(graceMs, undefined, { ref: false });
     await Promise.race([all, timer]);
+    // The grace is over: what is still waiting on the upstream is cut short.
+    this.#opts.handler.cancel?.();
     for (const slot of this.#slots) slot.controller.abort(new Stopped());
     await all;
     this.#running = false;
-    if (this.#ownsDispatcher) await this.#dispatcher.close().catch(() => undefined);
+    await this.#closeDispatcher();
     if (this.#state.phase !== 'failed') this.#setState({ phase: 'stopped' });
+  }
+
+  async #closeDispatcher(): Promise<void> {
+    if (!this.#ownsDispatcher || this.#dispatcherClosed) return;
+    this.#dispatcherClosed = true;
+    await this.#dispatcher.close().catch(() => undefined);
   }
 
   #setState(state: PhaseState): void {
@@ -207,7 +230,10 @@ export class FpwTransport {
 
   #online(publicUrl?: string): void {
     if (this.#stopping) return;
-    if (publicUrl) this.#publicUrl = publicUrl;
+    if (publicUrl) {
+      this.#publicUrl = publicUrl;
+      this.#knowsUrl = true;
+    }
     const now = this.#now();
     this.#backoff.healthy(now);
     if (this.#state.phase !== 'online' || (publicUrl && this.#state.publicUrl !== publicUrl)) {
@@ -238,9 +264,17 @@ export class FpwTransport {
     // Loops end by themselves; release the connections once they have.
     void Promise.allSettled(this.#loops).then(() => {
       this.#running = false;
-      if (this.#ownsDispatcher) return this.#dispatcher.close().catch(() => undefined);
-      return undefined;
+      return this.#closeDispatcher();
     });
+  }
+
+  /** Waits (woken early by stop()). */
+  async #pause(ms: number): Promise<void> {
+    try {
+      await sleep(ms, undefined, { signal: this.#wake.signal });
+    } catch {
+      // woken by stop()
+    }
   }
 
   async #gate(): Promise<void> {
@@ -259,9 +293,10 @@ export class FpwTransport {
       [FPW.token]: this.#opts.token,
       'user-agent': FPW_USER_AGENT,
       'content-type': 'application/octet-stream',
-      // Porthole's relay then answers the first poll on a connection at once, with the public URL.
-      [FPW.features]: 'public-url',
     };
+    // Porthole's relay then answers the first poll on a connection at once, with the public URL. Only
+    // until it has: behind a proxy that opens a connection per request every poll would be "first".
+    if (!this.#knowsUrl) h[FPW.features] = 'public-url';
     if (reply) {
       // Kept on the reply object so that a re-send carries the same id.
       const r = reply as Reply & { id: string; headerJson: string };
@@ -282,6 +317,7 @@ export class FpwTransport {
     const slot: Slot = { controller: new AbortController(), carriesReply: false, polling: false };
     this.#slots.add(slot);
     let reply: (Reply & { id: string; headerJson: string }) | null = null;
+    let fastIdle = 0;
     try {
       while (!this.#stopping || reply) {
         // Re-sends wait out the back-off too: a relay that is down must never see a tight loop.
@@ -290,7 +326,14 @@ export class FpwTransport {
         slot.carriesReply = reply !== null;
         slot.polling = true;
         const sent = reply;
-        const held = setTimeout(() => this.#online(), this.#opts.heldAfterMs ?? 1500);
+        let held: NodeJS.Timeout | undefined;
+        const sentAt = this.#now();
+        // Counted from when the request is on the wire: a connection that never completes is not
+        // a poll the relay holds.
+        const onSent = (): void => {
+          held = setTimeout(() => this.#online(), this.#opts.heldAfterMs ?? 1500);
+          if (sent && isWhole(sent.body)) this.#sent(sent, slot);
+        };
         let res: DispatchResponse;
         try {
           res = await dispatchRequest(this.#dispatcher, {
@@ -300,7 +343,7 @@ export class FpwTransport {
             headers: this.#headers(sent, this.#stopping),
             body: sent ? (this.#bodyOf(sent, slot) as RequestBody) : null,
             signal: slot.controller.signal,
-            ...(sent && isWhole(sent.body) ? { onSent: () => this.#sent(sent, slot) } : {}),
+            onSent,
           });
         } catch (err) {
           clearTimeout(held);
@@ -339,8 +382,15 @@ export class FpwTransport {
             await drain(res.body);
             if (this.#stopping) break;
             this.#online(answer.publicUrl);
+            // A relay holds polls; one that answers idle at once, again and again (a wrong URL, a
+            // captive portal, a proxy in the way) must not be polled in a tight loop.
+            if (!sent && this.#now() - sentAt < FAST_IDLE_MS) {
+              fastIdle += 1;
+              if (fastIdle > 2) await this.#pause(Math.min(5000, 25 * 2 ** Math.min(fastIdle, 8)));
+            } else fastIdle = 0;
             continue;
           }
+          fastIdle = 0;
           this.#online();
           if (answer.kind === 'malformed') {
             await drain(res.body);
@@ -349,8 +399,8 @@ export class FpwTransport {
           }
           const lengthHeader = firstValue(res.headers['content-length']);
           const length = lengthHeader !== undefined && /^\d+$/.test(lengthHeader) ? Number(lengthHeader) : null;
-          // Poll answers are never collected (collectUpTo 0), so a body here is a stream.
-          const body = length === 0 || Buffer.isBuffer(res.body) ? null : res.body;
+          // Poll answers are never collected (collectUpTo 0), so a body here is a stream or none.
+          const body = length === 0 || res.body === null || Buffer.isBuffer(res.body) ? null : res.body;
           if (body === null) await drain(res.body);
           let r: Reply;
           try {
@@ -358,7 +408,18 @@ export class FpwTransport {
           } catch (err) {
             r = this.#opts.handler.malformed(answer.request.id, (err as Error).message);
           }
-          if (body && !body.readableEnded) body.destroy();
+          if (body) {
+            // An upstream may answer while it still reads the request (an echo streams one into the
+            // other): what it left unread is dropped only once its answer is done.
+            const finished = r.done;
+            r = {
+              ...r,
+              done: (err) => {
+                if (!body.readableEnded) body.destroy();
+                finished?.(err);
+              },
+            };
+          }
           reply = await this.#prepare(answer.request.id, r);
           continue;
         }
@@ -467,7 +528,6 @@ export class FpwTransport {
     return { ...reply, id, headerJson, body, bodyLength };
   }
 
-  /** The POST body of a reply; reports `done` once every byte has been handed to the socket. */
   /** Marks a reply as handed to the relay connection. */
   #sent(reply: Reply, slot: Slot): void {
     // Once the reply is out, the POST is only a poll again, which stop() may cut.
