@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-// `npm test`: typecheck, lint, then every test tier (vitest), ending with one line
-// "N passed, N failed[, N skipped]". Typecheck and lint count as one check each.
+// `npm test`: typecheck, lint, the desktop build, then every test tier (vitest), ending with one line
+// "N passed, N failed[, N skipped]". Typecheck, lint and build count as one check each.
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 
@@ -18,6 +18,8 @@ function step(name, cmd, args) {
 for (const [name, cmd, args] of [
   ['typecheck', 'npx', ['tsc', '-b']],
   ['lint', 'npx', ['eslint', '.']],
+  // Built once before the tests: the build tier checks it and the browser tier serves it.
+  ['build', 'node', ['scripts/electron.ts', 'ensure-built']],
 ]) {
   if (step(name, cmd, args)) passed += 1;
   else {

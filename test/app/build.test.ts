@@ -9,7 +9,7 @@ import vm from 'node:vm';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { CONTENT_SECURITY_POLICY } from '../../src-main/app/csp.ts';
 import { COMMAND_CHANNELS, PUSH_CHANNEL, methodPath } from '../../src-main/ipc/contract.ts';
-import { electronBinary } from '../../scripts/electron.ts';
+import { buildIsStale, electronBinary } from '../../scripts/electron.ts';
 
 const run = promisify(execFile);
 
@@ -17,7 +17,11 @@ const run = promisify(execFile);
 // bundles are proven to build on a machine where Electron cannot be downloaded.
 describe('desktop build', () => {
   beforeAll(async () => {
-    await run(process.execPath, ['node_modules/electron-vite/bin/electron-vite.js', 'build'], { timeout: 120_000 });
+    // `npm test` builds once before the tests (the browser tier serves the same build); run alone,
+    // this file builds when the build is missing or older than its sources.
+    if (buildIsStale()) {
+      await run(process.execPath, ['node_modules/electron-vite/bin/electron-vite.js', 'build'], { timeout: 120_000 });
+    }
   }, 150_000);
 
   it('emits an ESM main process with the secure window options', async () => {

@@ -1,0 +1,311 @@
+// One request, fetched by id when opened: overview and timing, headers and bodies both ways, and the
+// actions (replay, edit and replay, copy as cURL, export HAR). A replay's answer is shown beside the
+// original's.
+import { useEffect, useId, useState } from 'react';
+import { useTranslation } from 'react-i18next';
+import type { CommandPayload, RequestDetail, RequestSummaryView } from '../../../../src-main/ipc/contract.ts';
+import { Tabs } from '../../components/Tabs.tsx';
+import { useBridge } from '../../context.ts';
+import { useCommand, useInform } from '../../hooks/useCommand.ts';
+import { decodeBase64 } from '../../lib/body.ts';
+import { copyPlainText } from '../../lib/clipboard.ts';
+import { toCurl } from '../../lib/curl.ts';
+import { saveFile } from '../../lib/download.ts';
+import { formatBytes, formatDateTime, formatDuration } from '../../lib/format.ts';
+import { settle } from '../../lib/result.ts';
+import { usePortholeStore } from '../../store/index.ts';
+import { BodyViewer } from './BodyViewer.tsx';
+import { EditReplayForm } from './EditReplayForm.tsx';
+import { HeadersTable } from './HeadersTable.tsx';
+import { StatusCode } from './StatusCode.tsx';
+
+export type ReplayEdit = NonNullable<CommandPayload<'requests:replay'>['edit']>;
+
+type DetailTab = 'overview' | 'request' | 'response' | 'replay';
+
+type Loaded = { status: 'loading' } | { status: 'error'; message: string } | { status: 'ok'; detail: RequestDetail };
+
+type Replay =
+  | { status: 'sending' }
+  | { status: 'done'; summary: RequestSummaryView; detail: RequestDetail | null }
+  | { status: 'failed'; message: string };
+
+export interface RequestDetailPanelProps {
+  tunnelId: string;
+  requestId: string;
+  publicUrl: string;
+  onClose(): void;
+}
+
+export function RequestDetailPanel({ tunnelId, requestId, publicUrl, onClose }: RequestDetailPanelProps) {
+  const { t } = useTranslation();
+  const bridge = useBridge();
+  const [loaded, setLoaded] = useState<Loaded>({ status: 'loading' });
+
+  useEffect(() => {
+    let live = true;
+    setLoaded({ status: 'loading' });
+    void settle(() => bridge.requests.get({ tunnelId, id: requestId })).then((r) => {
+      if (!live) return;
+      setLoaded(r.ok ? { status: 'ok', detail: r.value } : { status: 'error', message: r.error.message });
+    });
+    return () => {
+      live = false;
+    };
+  }, [bridge, tunnelId, requestId]);
+
+  return (
+    <section className="ph-detail" aria-label={t('detail.label')}>
+      <button type="button" className="ph-icon-button ph-detail-close" aria-label={t('detail.close')} onClick={onClose}>
+        ×
+      </button>
+      {loaded.status === 'loading' ? <p className="ph-muted">{t('detail.loading')}</p> : null}
+      {loaded.status === 'error' ? (
+        <p className="ph-error" role="alert">
+          {t('detail.loadFailed')} <span className="ph-notice-detail">{loaded.message}</span>
+        </p>
+      ) : null}
+      {loaded.status === 'ok' ? <Detail detail={loaded.detail} tunnelId={tunnelId} publicUrl={publicUrl} /> : null}
+    </section>
+  );
+}
+
+function Detail({ detail, tunnelId, publicUrl }: { detail: RequestDetail; tunnelId: string; publicUrl: string }) {
+  const { t, i18n } = useTranslation();
+  const bridge = useBridge();
+  const run = useCommand();
+  const inform = useInform();
+  const store = usePortholeStore();
+  const reasonId = useId();
+  const [tab, setTab] = useState<DetailTab>('overview');
+  const [replay, setReplay] = useState<Replay | null>(null);
+  const [editing, setEditing] = useState(false);
+
+  const sendReplay = async (edit?: ReplayEdit): Promise<void> => {
+    setEditing(false);
+    setReplay({ status: 'sending' });
+    setTab('replay');
+    const r = await settle(() =>
+      bridge.requests.replay({ tunnelId, id: detail.id, ...(edit && Object.keys(edit).length ? { edit } : {}) }),
+    );
+    if (!r.ok) {
+      setReplay({ status: 'failed', message: r.error.message });
+      return;
+    }
+    store.getState().receiveBatch([r.value]);
+    const got = await settle(() => bridge.requests.get({ tunnelId, id: r.value.id }));
+    setReplay({ status: 'done', summary: r.value, detail: got.ok ? got.value : null });
+  };
+
+  const copyCurl = async (): Promise<void> => {
+    const shown = decodeBase64(detail.requestBody.base64).length;
+    const text = toCurl(detail, publicUrl, { cutNote: t('curl.cut', { shown, size: detail.requestBody.size }) });
+    if (await copyPlainText(text)) inform('detail.curlCopied');
+    else store.getState().notify({ tone: 'error', key: 'errors.copy' });
+  };
+
+  const exportHar = async (): Promise<void> => {
+    const file = await run(() => bridge.requests.exportHar({ tunnelId, ids: [detail.id] }), 'errors.exportHar');
+    if (file) saveFile(file);
+  };
+
+  const tabs: Array<{ key: DetailTab; label: string }> = [
+    { key: 'overview', label: t('detail.tabOverview') },
+    { key: 'request', label: t('detail.tabRequest') },
+    { key: 'response', label: t('detail.tabResponse') },
+  ];
+  if (replay) tabs.push({ key: 'replay', label: t('detail.tabReplay') });
+
+  const notReplayable = !detail.replayable;
+  return (
+    <>
+      <header className="ph-detail-head">
+        <h2 className="ph-detail-title">
+          <span className="ph-method">{detail.method}</span> <span className="ph-mono ph-break">{detail.url}</span>
+        </h2>
+        <StatusCode status={detail.status} />
+        {detail.replayOf ? <span className="ph-chip">{t('detail.isReplay')}</span> : null}
+      </header>
+      <div className="ph-actions" role="toolbar" aria-label={t('detail.actions')}>
+        <button
+          type="button"
+          className="ph-button ph-button-primary"
+          disabled={notReplayable || replay?.status === 'sending'}
+          aria-describedby={notReplayable ? reasonId : undefined}
+          title={
+            notReplayable
+              ? t('detail.notReplayable', { size: formatBytes(detail.requestBody.size, i18n.language) })
+              : undefined
+          }
+          onClick={() => void sendReplay()}
+        >
+          {t('detail.replay')}
+        </button>
+        <button
+          type="button"
+          className="ph-button"
+          aria-expanded={editing}
+          disabled={replay?.status === 'sending'}
+          onClick={() => setEditing((e) => !e)}
+        >
+          {t('detail.editReplay')}
+        </button>
+        <button type="button" className="ph-button" onClick={() => void copyCurl()}>
+          {t('detail.copyCurl')}
+        </button>
+        <button type="button" className="ph-button" onClick={() => void exportHar()}>
+          {t('detail.exportHar')}
+        </button>
+      </div>
+      {notReplayable ? (
+        <p id={reasonId} className="ph-note">
+          {t('detail.notReplayable', { size: formatBytes(detail.requestBody.size, i18n.language) })}
+        </p>
+      ) : null}
+      {editing ? (
+        <EditReplayForm detail={detail} onCancel={() => setEditing(false)} onSend={(edit) => void sendReplay(edit)} />
+      ) : (
+        <Tabs<DetailTab> label={t('detail.tabs')} tabs={tabs} active={tab} onChange={setTab}>
+          {tab === 'overview' ? <Overview detail={detail} publicUrl={publicUrl} /> : null}
+          {tab === 'request' ? (
+            <>
+              <h3>{t('detail.requestHeaders')}</h3>
+              <HeadersTable headers={detail.requestHeaders} label={t('detail.requestHeaders')} />
+              <h3>{t('detail.requestBody')}</h3>
+              <BodyViewer body={detail.requestBody} headers={detail.requestHeaders} label={t('detail.requestBody')} />
+            </>
+          ) : null}
+          {tab === 'response' ? (
+            <>
+              <h3>{t('detail.responseHeaders')}</h3>
+              <HeadersTable headers={detail.responseHeaders} label={t('detail.responseHeaders')} />
+              <h3>{t('detail.responseBody')}</h3>
+              <BodyViewer
+                body={detail.responseBody}
+                headers={detail.responseHeaders}
+                label={t('detail.responseBody')}
+              />
+            </>
+          ) : null}
+          {tab === 'replay' && replay ? <Comparison original={detail} replay={replay} /> : null}
+        </Tabs>
+      )}
+    </>
+  );
+}
+
+function Overview({ detail, publicUrl }: { detail: RequestDetail; publicUrl: string }) {
+  const { t, i18n } = useTranslation();
+  const lang = i18n.language;
+  const total = detail.durationMs;
+  const wait = detail.upstreamMs;
+  const receive = total !== null && wait !== null ? Math.max(0, total - wait) : null;
+  let fullUrl = detail.url;
+  try {
+    fullUrl = new URL(detail.url, publicUrl).href;
+  } catch {
+    // Keep the path as it came.
+  }
+  const rows: Array<[string, string]> = [
+    [t('detail.url'), fullUrl],
+    [t('detail.started'), formatDateTime(detail.startedAt, lang)],
+    [t('detail.duration'), total === null ? t('requests.inFlight') : formatDuration(total, lang)],
+    [t('detail.waiting'), wait === null ? t('detail.none') : formatDuration(wait, lang)],
+    [t('detail.receiving'), receive === null ? t('detail.none') : formatDuration(receive, lang)],
+    [t('detail.visitor'), detail.visitorIp],
+    [t('detail.requestSize'), formatBytes(detail.requestBytes, lang)],
+    [t('detail.responseSize'), formatBytes(detail.responseBytes, lang)],
+    [t('detail.relayId'), detail.relayId],
+  ];
+  if (detail.refusedBy) rows.push([t('detail.refusedBy'), t(`detail.refused.${detail.refusedBy}`)]);
+  if (detail.error) rows.push([t('detail.error'), detail.error]);
+  if (detail.replayOf) rows.push([t('detail.replayOf'), detail.replayOf]);
+  const waitPct = total && wait !== null ? Math.min(100, (wait / total) * 100) : 0;
+  return (
+    <>
+      <dl className="ph-facts">
+        {rows.map(([k, v]) => (
+          <div key={k} className="ph-fact">
+            <dt>{k}</dt>
+            <dd className="ph-break">{v}</dd>
+          </div>
+        ))}
+      </dl>
+      {total !== null && total > 0 && wait !== null ? (
+        <div
+          className="ph-timing"
+          role="img"
+          aria-label={t('detail.timingLabel', {
+            wait: formatDuration(wait, lang),
+            receive: formatDuration(receive ?? 0, lang),
+          })}
+        >
+          <span className="ph-timing-wait" style={{ width: `${waitPct}%` }} />
+          <span className="ph-timing-receive" style={{ width: `${100 - waitPct}%` }} />
+        </div>
+      ) : null}
+    </>
+  );
+}
+
+function ResponseColumn({
+  title,
+  summary,
+  detail,
+}: {
+  title: string;
+  summary: RequestSummaryView;
+  detail: RequestDetail | null;
+}) {
+  const { t, i18n } = useTranslation();
+  const lang = i18n.language;
+  return (
+    <section className="ph-compare-column" aria-label={title}>
+      <h3>{title}</h3>
+      <p className="ph-compare-line">
+        <StatusCode status={summary.status} />
+        <span>{summary.durationMs === null ? t('requests.inFlight') : formatDuration(summary.durationMs, lang)}</span>
+        <span>{formatBytes(summary.responseBytes, lang)}</span>
+      </p>
+      {summary.error ? <p className="ph-note">{summary.error}</p> : null}
+      {detail ? (
+        <>
+          <HeadersTable headers={detail.responseHeaders} label={t('detail.responseHeadersOf', { which: title })} />
+          <BodyViewer
+            body={detail.responseBody}
+            headers={detail.responseHeaders}
+            label={t('detail.responseBodyOf', { which: title })}
+          />
+        </>
+      ) : (
+        <p className="ph-muted">{t('detail.replayGone')}</p>
+      )}
+    </section>
+  );
+}
+
+function Comparison({ original, replay }: { original: RequestDetail; replay: Replay }) {
+  const { t } = useTranslation();
+  return (
+    <div className="ph-compare">
+      <ResponseColumn title={t('detail.originalResponse')} summary={original} detail={original} />
+      {replay.status === 'sending' ? (
+        <section className="ph-compare-column" aria-label={t('detail.replayResponse')} aria-busy="true">
+          <h3>{t('detail.replayResponse')}</h3>
+          <p className="ph-muted">{t('detail.replaying')}</p>
+        </section>
+      ) : null}
+      {replay.status === 'failed' ? (
+        <section className="ph-compare-column" aria-label={t('detail.replayResponse')}>
+          <h3>{t('detail.replayResponse')}</h3>
+          <p className="ph-error" role="alert">
+            {t('errors.replay')} <span className="ph-notice-detail">{replay.message}</span>
+          </p>
+        </section>
+      ) : null}
+      {replay.status === 'done' ? (
+        <ResponseColumn title={t('detail.replayResponse')} summary={replay.summary} detail={replay.detail} />
+      ) : null}
+    </div>
+  );
+}

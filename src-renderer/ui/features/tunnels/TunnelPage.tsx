@@ -1,0 +1,218 @@
+// One tunnel: its status (with the last error and the next retry while reconnecting), public URL with
+// Copy, Open and a QR code, upstream, live counters, and the Requests and Profile tabs.
+import { useState } from 'react';
+import { useTranslation } from 'react-i18next';
+import type { TunnelView } from '../../../../src-main/ipc/contract.ts';
+import { QrCode } from '../../components/QrCode.tsx';
+import { StatusDot } from '../../components/StatusDot.tsx';
+import { Switch } from '../../components/Switch.tsx';
+import { Tabs } from '../../components/Tabs.tsx';
+import { useBridge } from '../../context.ts';
+import { useCommand, useInform } from '../../hooks/useCommand.ts';
+import { useNow } from '../../hooks/useNow.ts';
+import { formatBytes, formatCount, formatDuration, formatTime } from '../../lib/format.ts';
+import { settle } from '../../lib/result.ts';
+import { usePorthole, usePortholeStore, type TunnelTab } from '../../store/index.ts';
+import { ProfileEditor } from '../profiles/ProfileEditor.tsx';
+import { RequestsTab } from '../requests/RequestsTab.tsx';
+import { phaseWords } from './phase.ts';
+import { useTunnelSwitch } from './useTunnelSwitch.ts';
+
+/** True for an address only this computer reaches (a phone scanning the QR code would not). */
+function isLocalOnly(url: string): boolean {
+  try {
+    const host = new URL(url).hostname.replace(/^\[|\]$/g, '');
+    return host === 'localhost' || host.endsWith('.localhost') || host.startsWith('127.') || host === '::1';
+  } catch {
+    return false;
+  }
+}
+
+function StatusDetail({ tunnel }: { tunnel: TunnelView }) {
+  const { t, i18n } = useTranslation();
+  const s = tunnel.state;
+  const now = useNow(s.phase === 'reconnecting');
+  const lang = i18n.language;
+  switch (s.phase) {
+    case 'stopped':
+      return <p className="ph-muted">{t('status.stopped')}</p>;
+    case 'starting':
+      return <p>{t('status.starting')}</p>;
+    case 'online':
+      return <p>{t('status.onlineSince', { time: formatTime(s.since, lang) })}</p>;
+    case 'reconnecting':
+      return (
+        <div className="ph-status-box ph-status-warn" role="status">
+          <p>{t('status.reconnecting', { attempt: s.attempt })}</p>
+          <p>
+            {t('status.lastError')} <span className="ph-mono">{s.lastError}</span>
+          </p>
+          <p>
+            {t('status.nextRetry', {
+              time: formatTime(s.nextRetryAt, lang),
+              seconds: Math.max(0, Math.ceil((s.nextRetryAt - now) / 1000)),
+            })}
+          </p>
+        </div>
+      );
+    case 'failed':
+      return (
+        <div className="ph-status-box ph-status-error" role="alert">
+          <p>{t('status.failed')}</p>
+          <p className="ph-mono">{s.reason}</p>
+        </div>
+      );
+  }
+}
+
+function Counters({ tunnel }: { tunnel: TunnelView }) {
+  const { t, i18n } = useTranslation();
+  const c = tunnel.counters;
+  const lang = i18n.language;
+  const ms = (v: number | null): string => (v === null ? t('counters.none') : formatDuration(v, lang));
+  const items: Array<[string, string]> = [
+    [t('counters.requests'), formatCount(c.requests, lang)],
+    [t('counters.inFlight'), formatCount(c.inFlight, lang)],
+    [t('counters.bytesIn'), formatBytes(c.bytesIn, lang)],
+    [t('counters.bytesOut'), formatBytes(c.bytesOut, lang)],
+    [t('counters.p50'), ms(c.p50Ms)],
+    [t('counters.p95'), ms(c.p95Ms)],
+  ];
+  return (
+    <dl className="ph-counters" role="group" aria-label={t('counters.label')}>
+      {items.map(([k, v]) => (
+        <div key={k} className="ph-counter">
+          <dt>{k}</dt>
+          <dd>{v}</dd>
+        </div>
+      ))}
+    </dl>
+  );
+}
+
+function DeleteButton({ tunnel }: { tunnel: TunnelView }) {
+  const { t } = useTranslation();
+  const bridge = useBridge();
+  const run = useCommand();
+  const inform = useInform();
+  const store = usePortholeStore();
+  const [asking, setAsking] = useState(false);
+  if (!asking) {
+    return (
+      <button type="button" className="ph-button ph-button-danger" onClick={() => setAsking(true)}>
+        {t('tunnel.delete')}
+      </button>
+    );
+  }
+  const remove = async (): Promise<void> => {
+    const done = await run(() => bridge.profiles.delete({ id: tunnel.id }), 'errors.delete', { name: tunnel.name });
+    setAsking(false);
+    if (done) {
+      store.getState().showView({ kind: 'home' });
+      inform('tunnel.deleted', { name: tunnel.name });
+    }
+  };
+  return (
+    <span className="ph-confirm" role="group" aria-label={t('tunnel.deleteConfirm', { name: tunnel.name })}>
+      <span>{t('tunnel.deleteConfirm', { name: tunnel.name })}</span>
+      <button type="button" className="ph-button ph-button-danger" onClick={() => void remove()}>
+        {t('tunnel.deleteYes')}
+      </button>
+      <button type="button" className="ph-button" onClick={() => setAsking(false)}>
+        {t('tunnel.deleteNo')}
+      </button>
+    </span>
+  );
+}
+
+export function TunnelPage({ tunnel }: { tunnel: TunnelView }) {
+  const { t } = useTranslation();
+  const bridge = useBridge();
+  const run = useCommand();
+  const inform = useInform();
+  const store = usePortholeStore();
+  const tab = usePorthole((s) => s.tunnelTab);
+  const profile = usePorthole((s) => s.profiles[tunnel.id]);
+  const { running, busy, toggle } = useTunnelSwitch(tunnel);
+
+  const copy = async (): Promise<void> => {
+    // copyText answers null on success, so its Result is read here rather than through run().
+    const r = await settle(() => bridge.copyText(tunnel.publicUrl));
+    if (r.ok) inform('tunnel.copied', { url: tunnel.publicUrl });
+    else store.getState().notify({ tone: 'error', key: 'errors.copy', detail: r.error.message });
+  };
+  const open = (): void => {
+    void run(() => bridge.openExternal(tunnel.publicUrl), 'errors.open');
+  };
+  const duplicate = async (): Promise<void> => {
+    const copyOf = await run(() => bridge.profiles.duplicate({ id: tunnel.id }), 'errors.duplicate', {
+      name: tunnel.name,
+    });
+    if (copyOf) store.getState().openTunnel(copyOf.id, 'profile');
+  };
+
+  const tabs: Array<{ key: TunnelTab; label: string }> = [
+    { key: 'requests', label: t('tunnel.tabRequests') },
+    { key: 'profile', label: t('tunnel.tabProfile') },
+  ];
+  const online = tunnel.state.phase === 'online';
+  return (
+    <article className="ph-tunnel-page" aria-labelledby="ph-tunnel-title">
+      <header className="ph-page-head">
+        <h1 id="ph-tunnel-title">{tunnel.name}</h1>
+        <span className="ph-tunnel-status" data-phase={tunnel.state.phase}>
+          <StatusDot phase={tunnel.state.phase} /> {phaseWords(t, tunnel.state)}
+        </span>
+        <Switch
+          checked={running}
+          disabled={busy}
+          label={t('tunnels.switch', { name: tunnel.name })}
+          onChange={toggle}
+        />
+        <span className="ph-toolbar-gap" />
+        <button type="button" className="ph-button" onClick={() => void duplicate()}>
+          {t('tunnel.duplicate')}
+        </button>
+        <DeleteButton key={tunnel.id} tunnel={tunnel} />
+      </header>
+      <div className="ph-overview">
+        <div className="ph-overview-main">
+          <StatusDetail tunnel={tunnel} />
+          <div className="ph-url-row">
+            <span className="ph-label">{t('tunnel.publicUrl')}</span>
+            <code className="ph-public-url" data-online={online}>
+              {tunnel.publicUrl}
+            </code>
+            <button type="button" className="ph-button ph-button-small" onClick={() => void copy()}>
+              {t('tunnel.copy')}
+            </button>
+            <button type="button" className="ph-button ph-button-small" onClick={open}>
+              {t('tunnel.open')}
+            </button>
+          </div>
+          <div className="ph-url-row">
+            <span className="ph-label">{t('tunnel.upstream')}</span>
+            <code>{tunnel.target}</code>
+          </div>
+          <Counters tunnel={tunnel} />
+        </div>
+        <figure className="ph-qr-figure">
+          <QrCode text={tunnel.publicUrl} label={t('tunnel.qrLabel', { url: tunnel.publicUrl })} />
+          <figcaption className="ph-muted">
+            {isLocalOnly(tunnel.publicUrl) ? t('tunnel.qrLocalOnly') : t('tunnel.qrHint')}
+          </figcaption>
+        </figure>
+      </div>
+      <Tabs label={t('tunnel.tabs')} tabs={tabs} active={tab} onChange={(k) => store.getState().setTunnelTab(k)}>
+        {tab === 'requests' ? <RequestsTab tunnel={tunnel} /> : null}
+        {tab === 'profile' ? (
+          profile ? (
+            <ProfileEditor key={tunnel.id} profile={profile} />
+          ) : (
+            <p className="ph-muted">{t('profile.loading')}</p>
+          )
+        ) : null}
+      </Tabs>
+    </article>
+  );
+}

@@ -1,0 +1,27 @@
+import type { RequestSummaryView } from '../../../src-main/ipc/contract.ts';
+import type { RequestFilters } from '../store/index.ts';
+
+function matches(r: RequestSummaryView, f: RequestFilters, text: string): boolean {
+  if (f.method && r.method.toUpperCase() !== f.method) return false;
+  if (f.statusClass) {
+    if (f.statusClass === 'error') {
+      if (r.error === null && r.refusedBy === null) return false;
+    } else if (r.status === null || `${Math.floor(r.status / 100)}xx` !== f.statusClass) return false;
+  }
+  if (text) {
+    const haystack = `${r.method} ${r.url} ${r.status ?? ''} ${r.visitorIp} ${r.error ?? ''}`.toLowerCase();
+    if (!haystack.includes(text)) return false;
+  }
+  return true;
+}
+
+/** The summaries that pass the filters, newest first (as the list shows them). */
+export function filterRequests(items: readonly RequestSummaryView[], f: RequestFilters): RequestSummaryView[] {
+  const text = f.text.trim().toLowerCase();
+  const out: RequestSummaryView[] = [];
+  for (let i = items.length - 1; i >= 0; i--) {
+    const r = items[i]!;
+    if (matches(r, f, text)) out.push(r);
+  }
+  return out;
+}

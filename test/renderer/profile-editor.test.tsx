@@ -1,0 +1,160 @@
+// @vitest-environment jsdom
+import { act, cleanup, screen, within } from '@testing-library/react';
+import { afterEach, describe, expect, it } from 'vitest';
+import { commandSchemas } from '../../src-main/ipc/contract.ts';
+import { bridgeWith, FakeBridge, makeProfile, makeTunnel } from './fake-bridge.ts';
+import { renderUI } from './render.tsx';
+
+afterEach(cleanup);
+
+/** The messages shown for a field, by the field's label. */
+function messagesOf(label: string | RegExp): string[] {
+  const input = screen.getByLabelText(label);
+  const ids = (input.getAttribute('aria-describedby') ?? '').split(' ').filter((id) => id.endsWith('-error'));
+  return ids.flatMap((id) => [...document.getElementById(id)!.querySelectorAll('p')].map((p) => p.textContent!));
+}
+
+async function newTunnelForm(bridge: FakeBridge) {
+  const { user } = renderUI(bridge);
+  await user.click(await screen.findByRole('button', { name: 'New tunnel' }));
+  const form = await screen.findByRole('form', { name: 'New tunnel' });
+  return { user, form };
+}
+
+describe('profile editor', () => {
+  it('shows the engine schema’s problems next to their fields, in English and in Chinese', async () => {
+    const bridge = new FakeBridge();
+    const { user, form } = await newTunnelForm(bridge);
+    await user.click(within(form).getByRole('radio', { name: 'Another relay' }));
+    await user.type(screen.getByLabelText('Relay URL'), 'ftp://relay.example.com/');
+    await user.type(screen.getByLabelText('Host'), 'not a host!');
+    await user.type(screen.getByLabelText('URL'), 'localhost:3000');
+    await user.clear(screen.getByLabelText('Workers'));
+    await user.type(screen.getByLabelText('Workers'), '0');
+    await user.clear(screen.getByLabelText('Time the service has to answer (seconds)'));
+    await user.type(screen.getByLabelText('Time the service has to answer (seconds)'), '900');
+    await user.click(within(form).getByRole('button', { name: 'Add user' }));
+    await user.type(screen.getByLabelText('User 1'), 'ada:lovelace');
+    await user.type(screen.getByLabelText('Allowed IPs'), '10.0.0.0/8{enter}{enter}10.0.0.0/33');
+    await user.click(within(form).getAllByRole('button', { name: 'Add header' })[0]!);
+    await user.type(screen.getByLabelText('Request header 1: name'), 'Bad Header');
+    await user.click(within(form).getByRole('button', { name: 'Create tunnel' }));
+
+    expect(bridge.callsOf('profiles:create')).toEqual([]);
+    expect(within(form).getByRole('alert').textContent).toContain('Fix the 10 fields marked above.');
+    expect(messagesOf('Name')).toEqual(['Give the tunnel a name.']);
+    expect(messagesOf('Relay URL')).toEqual(['The relay URL must be an http:// or https:// URL.']);
+    expect(messagesOf('Host')).toEqual(['The host must be a host name such as my-app.example.com.']);
+    expect(messagesOf('URL')).toEqual(['The service must be an http:// or https:// URL.']);
+    expect(messagesOf('Workers')).toEqual(['Workers must be a whole number from 1 to 64.']);
+    expect(messagesOf('Time the service has to answer (seconds)')).toEqual([
+      'The time must be between 1 and 600 seconds.',
+    ]);
+    expect(messagesOf('User 1')).toEqual(['A user name cannot hold “:”.']);
+    expect(messagesOf('Password of user 1')).toEqual(['Give a password.']);
+    expect(messagesOf('Allowed IPs')).toEqual(['Line 3: not an IP address or range such as 10.0.0.0/8.']);
+    expect(messagesOf('Request header 1: name')).toEqual(['Not a header name, such as X-Request-Id.']);
+    expect(screen.getByLabelText('Name').getAttribute('aria-invalid')).toBe('true');
+    // The first field with a problem gets the focus.
+    expect(document.activeElement).toBe(screen.getByLabelText('Name'));
+
+    // The language changes (from the settings page or the tray): the same problems, in Chinese.
+    act(() => bridge.emit('settings:changed', { ...bridge.settingsValue, language: 'zh-CN' }));
+    const zh = await screen.findByRole('form', { name: '新建隧道' });
+    expect(within(zh).getByRole('alert').textContent).toContain('请修正上面标出的 10 个字段。');
+    expect(messagesOf('名称')).toEqual(['请为隧道命名。']);
+    expect(messagesOf('中继 URL')).toEqual(['中继 URL 必须是 http:// 或 https:// 地址。']);
+    expect(messagesOf('主机名')).toEqual(['主机名必须是类似 my-app.example.com 的主机名。']);
+    expect(messagesOf('URL')).toEqual(['服务地址必须是 http:// 或 https:// 地址。']);
+    expect(messagesOf('工作线程')).toEqual(['工作线程数必须是 1 到 64 之间的整数。']);
+    expect(messagesOf('服务响应的时限（秒）')).toEqual(['时限必须在 1 到 600 秒之间。']);
+    expect(messagesOf('用户 1')).toEqual(['用户名不能包含“:”。']);
+    expect(messagesOf('用户 1 的密码')).toEqual(['请填写密码。']);
+    expect(messagesOf('允许的 IP')).toEqual(['第 3 行：不是 IP 地址或网段（例如 10.0.0.0/8）。']);
+    expect(messagesOf('请求头 1：名称')).toEqual(['不是有效的请求头名称，例如 X-Request-Id。']);
+  });
+
+  it('shows a problem once a field is left, before any save', async () => {
+    const bridge = new FakeBridge();
+    const { user } = await newTunnelForm(bridge);
+    await user.type(screen.getByLabelText('Allowed IPs'), '300.1.2.3');
+    expect(messagesOf('Allowed IPs')).toEqual([]);
+    await user.tab();
+    expect(messagesOf('Allowed IPs')).toEqual(['Line 1: not an IP address or range such as 10.0.0.0/8.']);
+    await user.clear(screen.getByLabelText('Allowed IPs'));
+    await user.type(screen.getByLabelText('Allowed IPs'), '2001:db8::/32');
+    expect(messagesOf('Allowed IPs')).toEqual([]);
+  });
+
+  it('creates a profile with every field, as a draft the contract accepts', async () => {
+    const bridge = new FakeBridge();
+    const { user, form } = await newTunnelForm(bridge);
+    await user.type(screen.getByLabelText('Name'), 'Shop');
+    await user.click(within(form).getByRole('button', { name: 'Generate host' }));
+    const host = (screen.getByLabelText('Host') as HTMLInputElement).value;
+    expect(host).toMatch(/^[a-z]+(-[a-z]+){4}\.28820\.com$/);
+    await user.selectOptions(screen.getByLabelText('Kind'), 'fastcgi');
+    await user.type(screen.getByLabelText('PHP-FPM address'), '127.0.0.1:9000');
+    await user.type(screen.getByLabelText('Document root'), '/var/www/shop/public');
+    await user.click(within(form).getByRole('button', { name: 'Add user' }));
+    await user.type(screen.getByLabelText('User 1'), 'ada');
+    await user.type(screen.getByLabelText('Password of user 1'), 's3cret');
+    await user.type(screen.getByLabelText('Denied IPs'), '192.0.2.0/24');
+    await user.type(screen.getByLabelText('Response headers to remove'), 'x-powered-by');
+    await user.click(within(form).getByRole('checkbox', { name: 'Start this tunnel when Porthole starts' }));
+    await user.selectOptions(screen.getByLabelText('Host header the service sees'), 'visitor');
+    await user.click(within(form).getByRole('button', { name: 'Create tunnel' }));
+
+    const [payload] = bridge.callsOf('profiles:create') as Array<{ profile: Record<string, unknown> }>;
+    expect(commandSchemas['profiles:create'].safeParse(payload).success).toBe(true);
+    expect(payload!.profile).toMatchObject({
+      name: 'Shop',
+      relay: { kind: 'fpw', url: 'https://{host}/', host },
+      upstream: { kind: 'fastcgi', address: '127.0.0.1:9000', root: '/var/www/shop/public', index: 'index.php' },
+      workers: 8,
+      upstreamTimeoutMs: 60_000,
+      hostHeader: 'visitor',
+      autoStart: true,
+      access: { basicAuth: [{ user: 'ada', password: 's3cret' }], allow: [], deny: ['192.0.2.0/24'] },
+      headers: { request: { add: [], remove: [] }, response: { add: [], remove: ['x-powered-by'] } },
+    });
+    // No token given: the main process makes one.
+    expect((payload!.profile['relay'] as Record<string, unknown>)['token']).toBeUndefined();
+    await screen.findByRole('article', { name: 'Shop' });
+  });
+
+  it('edits a saved profile with its secrets masked until revealed', async () => {
+    const bridge = bridgeWith(makeTunnel('demo', 'Offline demo'));
+    bridge.profileList = [
+      makeProfile('demo', 'Offline demo', {
+        access: { basicAuth: [{ user: 'ada', password: 'pw-1' }], allow: [], deny: [] },
+        upstream: { kind: 'http', target: 'https://localhost:8443', insecure: true },
+      }),
+    ];
+    const { user } = renderUI(bridge);
+    const page = await screen.findByRole('article', { name: 'Offline demo' });
+    await user.click(within(page).getByRole('tab', { name: 'Profile' }));
+    const form = screen.getByRole('form', { name: 'Profile of Offline demo' });
+    const token = screen.getByLabelText('Token') as HTMLInputElement;
+    expect(token.type).toBe('password');
+    expect(token.value).toBe('token-of-demo');
+    const reveal = within(form).getByRole('button', { name: 'Show Token' });
+    await user.click(reveal);
+    expect(token.type).toBe('text');
+    expect(within(form).getByRole('button', { name: 'Hide Token' }).getAttribute('aria-pressed')).toBe('true');
+    expect((screen.getByLabelText('Password of user 1') as HTMLInputElement).type).toBe('password');
+    // The insecure-certificate option is on: its warning shows.
+    expect(within(form).getByRole('note').textContent).toContain('will not check the service’s HTTPS certificate');
+    // Generate host keeps the domain the host has.
+    await user.click(within(form).getByRole('button', { name: 'Generate host' }));
+    expect((screen.getByLabelText('Host') as HTMLInputElement).value).toMatch(/^[a-z]+(-[a-z]+){4}\.localhost$/);
+    await user.clear(screen.getByLabelText('Name'));
+    await user.type(screen.getByLabelText('Name'), 'Demo 2');
+    await user.click(within(form).getByRole('button', { name: 'Save' }));
+    const [payload] = bridge.callsOf('profiles:update') as Array<{ id: string; profile: { name: string } }>;
+    expect(payload!.id).toBe('demo');
+    expect(payload!.profile.name).toBe('Demo 2');
+    expect(commandSchemas['profiles:update'].safeParse(payload).success).toBe(true);
+    expect((await screen.findByRole('status', { name: 'Messages' })).textContent).toContain('Saved Demo 2.');
+  });
+});
