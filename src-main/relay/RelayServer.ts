@@ -601,9 +601,13 @@ export class RelayServer {
         this.#fail(v, 413, 'Content Too Large', `The request body exceeds ${formatBytes(this.#opts.maxBodyBytes)}.`);
         return;
       }
+      // A worker connection that is gone takes nothing more: the rest is read and dropped (pausing
+      // for a 'drain' that never comes would hold this visitor's connection forever).
+      if (workerRes.destroyed) return;
       if (!workerRes.write(chunk)) {
         req.pause();
         workerRes.once('drain', () => req.resume());
+        workerRes.once('close', () => req.resume());
       }
     };
     req.on('data', onData);
@@ -743,11 +747,14 @@ export class RelayServer {
     }
     v.done = true;
     req.on('data', (chunk: Buffer) => {
-      if (bodyless) return;
+      // A visitor who has gone (wrk stopping, a closed tab) takes nothing more: the reply is read to
+      // its end and dropped, so that the worker's POST completes and its slot polls again.
+      if (bodyless || res.destroyed) return;
       v.bytesOut += chunk.length;
       if (!res.write(chunk)) {
         req.pause();
         res.once('drain', () => req.resume());
+        res.once('close', () => req.resume());
       }
     });
     req.once('end', () => {

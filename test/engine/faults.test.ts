@@ -423,3 +423,35 @@ describe('found in review', () => {
     expect(tunnel.state.phase).toBe('online');
   });
 });
+
+describe('a visitor who leaves during a big answer', () => {
+  it('does not leave the worker slot stuck: the next visitor is served', async () => {
+    const up = await upstream();
+    const relay = await startRelay({ queueTimeoutMs: 5000 });
+    cleanups.push(() => relay.close(0));
+    const tunnel = await startTunnel(relay.url, up.url, {
+      profile: { workers: 1 },
+      options: { resendCapBytes: 64 * 1024 },
+    });
+    cleanups.push(() => tunnel.close(0));
+    const host = tunnel.profile.relay.host;
+    const { request } = await import('node:http');
+    // Reads a little of a 16 MiB answer, then hangs up.
+    await new Promise<void>((resolve) => {
+      const req = request(
+        { host: '127.0.0.1', port: relay.port, path: `/bytes/${16 * 1024 * 1024}`, headers: { host } },
+        (res) => {
+          res.once('data', () => {
+            req.destroy();
+            resolve();
+          });
+        },
+      );
+      req.on('error', () => resolve());
+      req.end();
+    });
+    const next = await visit(relay.port, host, { path: '/after-hang-up' });
+    expect(next.status).toBe(200);
+    expect(JSON.parse(next.body.toString()).url).toBe('/after-hang-up');
+  });
+});
