@@ -15,8 +15,23 @@ declare global {
  */
 export function getBridge(): { bridge: Bridge; connection?: ConnectionMonitor } | null {
   if (window.api) return { bridge: window.api };
-  const url = inspectorBridgeUrl(window.location);
+  const url = inspectorBridgeUrl(window.location) ?? storedBridgeUrl();
   if (!url) return null;
+  // The token leaves the address bar (and history) once read; the page keeps it for reloads.
+  try {
+    sessionStorage.setItem('porthole-bridge', url);
+  } catch {
+    // storage may be off; the URL still works for this page
+  }
+  history.replaceState(null, '', window.location.pathname + window.location.search);
   const ws = createWsBridge({ url });
   return { bridge: ws, connection: ws.connection };
+}
+
+function storedBridgeUrl(): string | null {
+  try {
+    return sessionStorage.getItem('porthole-bridge');
+  } catch {
+    return null;
+  }
 }

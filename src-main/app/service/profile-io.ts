@@ -87,7 +87,9 @@ export function completeDraft(draft: ProfileDraftData, existing?: Profile): Prof
     if (!domain) throw new ProfileProblem('relay.host: this relay URL has no known domain: give the full host name');
     host = generateHost(domain);
   }
-  const token = draft.relay.token || existing?.relay.token || randomToken();
+  // The kept token claims the old host on the old relay: it is never sent to another relay or host.
+  const sameClaim = existing !== undefined && existing.relay.url === relayUrl && existing.relay.host === host;
+  const token = draft.relay.token || (sameClaim ? existing.relay.token : '') || randomToken();
   return validProfile({
     ...draft,
     id: existing?.id ?? draft.id ?? newProfileId(),
@@ -196,7 +198,9 @@ export function parseImport(
     }
     if (generated) secretsGenerated += 1;
     taken.add(r.profile.id);
-    profiles.push(r.profile);
+    // An imported file never starts anything by itself: a profile that shares a folder with a relay
+    // of someone else's choosing must be started by the user, who sees it first.
+    profiles.push({ ...r.profile, autoStart: false });
   });
   return { profiles, skipped, secretsGenerated };
 }
