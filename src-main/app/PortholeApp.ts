@@ -254,6 +254,10 @@ export class PortholeApp {
         return ok(null);
       },
       'shell:open-external': async ({ url }) => {
+        // Only the public URLs of our own tunnels: a renderer bug must not become a way to open
+        // any page (Electron's checklist: openExternal only for URLs we produced).
+        const ours = this.#service?.tunnels().some((t) => t.publicUrl === url) ?? false;
+        if (!ours) return fail('forbidden', `${url} is not the public URL of a tunnel`);
         try {
           await shell.openExternal(url);
           return ok(null);

@@ -97,6 +97,11 @@ describe('PortholeApp', () => {
     // The same through the bridge; anything but http(s) is refused before main acts.
     value(await invoke('shell:copy-text', { text: url }));
     expect(await invoke('shell:open-external', { url: 'file:///etc/passwd' })).toMatchObject({ ok: false });
+    // An http(s) URL that is not one of our tunnels' is refused by main too.
+    expect(await invoke('shell:open-external', { url: 'https://elsewhere.example/' })).toMatchObject({
+      ok: false,
+      error: { code: 'forbidden' },
+    });
     value(await invoke('shell:open-external', { url }));
     expect(electron.shell.opened).toEqual([url]);
     await porthole.shutdown();

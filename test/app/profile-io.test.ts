@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { completeDraft, parseImport } from '../../src-main/app/service/profile-io.ts';
+import { MAX_IMPORT, completeDraft, parseImport } from '../../src-main/app/service/profile-io.ts';
 import { ProfileSchema } from '../../src-main/engine/profile.ts';
 
 const existing = ProfileSchema.parse({
@@ -45,5 +45,14 @@ describe('profile import and edits (found in review)', () => {
       existing,
     );
     expect(renamed.relay.token).not.toBe('secret-for-a');
+  });
+
+  it('refuses a file with more profiles than one import takes, saying so', () => {
+    const many = Array.from({ length: MAX_IMPORT + 1 }, (_, i) => ({
+      name: `p${i}`,
+      relay: { kind: 'fpw', url: 'http://relay-a.example/', host: `p${i}.relay-a.example`, token: 't' },
+      upstream: { kind: 'http', target: 'http://127.0.0.1:3000' },
+    }));
+    expect(() => parseImport(JSON.stringify(many), new Set())).toThrow(`at most ${MAX_IMPORT}`);
   });
 });

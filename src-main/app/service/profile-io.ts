@@ -147,6 +147,9 @@ export function exportProfiles(profiles: readonly Profile[], includeSecrets: boo
  * ones; missing secrets get new ones (see `ImportResult.secretsGenerated`); invalid entries are
  * skipped with the reason.
  */
+/** Profiles one import may bring. */
+export const MAX_IMPORT = 200;
+
 export function parseImport(
   text: string,
   takenIds: ReadonlySet<string>,
@@ -166,6 +169,12 @@ export function parseImport(
     entries = (doc as { profiles: unknown[] }).profiles;
   } else if (doc && typeof doc === 'object' && 'relay' in doc) entries = [doc];
   else throw new ProfileProblem('no profiles in this file');
+  // Each profile is a tunnel and a write of the store: a file of thousands would stall the app.
+  if (entries.length > MAX_IMPORT) {
+    throw new ProfileProblem(
+      `this file holds ${entries.length} profiles; Porthole imports at most ${MAX_IMPORT} at a time`,
+    );
+  }
 
   const taken = new Set(takenIds);
   const profiles: Profile[] = [];
