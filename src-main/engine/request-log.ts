@@ -139,8 +139,8 @@ export class RequestLog {
   }
 }
 
-/** Returns the summary fields of a record, for pushing to a UI. */
-export function summarise(r: RequestRecord): RequestSummary {
+/** Returns the summary fields of a record (only those: no headers or bodies), for pushing to a UI. */
+export function summarise(r: RequestSummary): RequestSummary {
   return {
     id: r.id,
     relayId: r.relayId,

@@ -244,7 +244,7 @@ export class RelayServer {
     if (this.#sweep) clearInterval(this.#sweep);
     const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
     for (const entry of this.#hosts.values()) {
-      for (const poll of entry.polls.splice(0)) this.#answerIdle(poll);
+      for (const poll of entry.polls.splice(0)) this.#release(poll);
       for (const v of entry.queue.splice(0)) this.#fail(v, 503, 'Service Unavailable', 'The relay is shutting down.');
     }
     const deadline = this.#opts.now() + graceMs;
@@ -254,7 +254,7 @@ export class RelayServer {
     for (const entry of this.#hosts.values()) {
       for (const v of entry.pending.values())
         this.#fail(v, 503, 'Service Unavailable', 'The relay shut down before the worker answered.');
-      for (const poll of entry.polls.splice(0)) this.#answerIdle(poll);
+      for (const poll of entry.polls.splice(0)) this.#release(poll);
     }
     this.#server.closeIdleConnections();
     setTimeout(() => this.#server.closeAllConnections(), 200).unref();
@@ -692,7 +692,7 @@ export class RelayServer {
       e.busy -= 1;
       e.lastSeen = this.#opts.now();
       if (res.destroyed) return;
-      if (final || this.#closing) return this.#answerIdle({ res, timer: setTimeout(() => undefined, 0) });
+      if (final || this.#closing) return this.#answerIdle(res);
       this.#hold(e, req, res);
     };
     if (!visitor) {
@@ -775,14 +775,14 @@ export class RelayServer {
       // one that opens a new connection for every poll (the Python reference does) would otherwise
       // never be held, and would spin.
       this.#seenSockets.add(socket);
-      return this.#answerIdle({ res, timer: setTimeout(() => undefined, 0) }, entry.host);
+      return this.#answerIdle(res, entry.host);
     }
     const poll: Poll = {
       res,
       timer: setTimeout(() => {
         const i = entry.polls.indexOf(poll);
         if (i !== -1) entry.polls.splice(i, 1);
-        this.#answerIdle(poll, entry.host);
+        this.#release(poll, entry.host);
       }, this.#opts.holdMs),
     };
     res.once('close', () => {
@@ -794,13 +794,19 @@ export class RelayServer {
     while (entry.polls.length && entry.queue.length) this.#dispatch(entry, entry.queue.shift()!);
   }
 
-  #answerIdle(poll: Poll, host?: string): void {
+  /** Gives a held poll back: its hold timer stops and it is answered idle. */
+  #release(poll: Poll, host?: string): void {
     clearTimeout(poll.timer);
-    if (poll.res.headersSent || poll.res.destroyed) return;
+    this.#answerIdle(poll.res, host);
+  }
+
+  /** Answers a worker's POST with nothing to do (and, given the host, its public URL). */
+  #answerIdle(res: ServerResponse, host?: string): void {
+    if (res.headersSent || res.destroyed) return;
     const headers: Record<string, string> = { 'content-length': '0', 'cache-control': 'no-store' };
     if (host) headers[FPW.publicUrl] = this.publicUrl(host);
-    poll.res.writeHead(200, headers);
-    poll.res.end();
+    res.writeHead(200, headers);
+    res.end();
   }
 
   /** Forgets claims whose workers are gone for longer than the grace period. */

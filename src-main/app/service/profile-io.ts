@@ -2,7 +2,6 @@
 // the JSON file profiles are exported to and imported from.
 import { randomBytes, randomUUID } from 'node:crypto';
 import { isIP } from 'node:net';
-import { fiveWordLabel } from '../../engine/host-words.ts';
 import {
   domainForRelay,
   generateHost,
@@ -112,7 +111,7 @@ export function publicRelayProfile(target: string, name?: string): ProfileInput 
 /** A copy under a new id and name, with a new host under the same domain (two profiles, two URLs). */
 export function duplicateOf(p: Profile, existingNames: ReadonlySet<string>): Profile {
   const dot = p.relay.host.indexOf('.');
-  const host = dot > 0 ? `${fiveWordLabel()}${p.relay.host.slice(dot)}` : p.relay.host;
+  const host = dot > 0 ? generateHost(p.relay.host.slice(dot + 1)) : p.relay.host;
   let name = `${p.name} (copy)`.slice(0, 100);
   for (let n = 2; existingNames.has(name); n++) name = `${p.name} (copy ${n})`.slice(0, 100);
   return validProfile({

@@ -1,6 +1,6 @@
 // Engine values turned into the contract's plain, JSON-safe views (no Buffers: the same views travel
 // over Electron IPC and over the headless inspector's WebSocket).
-import type { BodyPreview, RequestRecord, RequestSummary } from '../../engine/request-log.ts';
+import { summarise, type BodyPreview, type RequestRecord, type RequestSummary } from '../../engine/request-log.ts';
 import type { Profile } from '../../engine/profile.ts';
 import type { TunnelSnapshot } from '../../engine/Tunnel.ts';
 import type { BodyView, RequestDetail, RequestSummaryView, TunnelView } from '../../ipc/contract.ts';
@@ -16,25 +16,8 @@ export function tunnelView(snapshot: TunnelSnapshot, profile: Profile): TunnelVi
   return { ...snapshot, counters: { ...snapshot.counters }, autoStart: profile.autoStart };
 }
 
-export function summaryView(s: RequestSummary): RequestSummaryView {
-  return {
-    id: s.id,
-    relayId: s.relayId,
-    tunnelId: s.tunnelId,
-    startedAt: s.startedAt,
-    durationMs: s.durationMs,
-    upstreamMs: s.upstreamMs,
-    visitorIp: s.visitorIp,
-    method: s.method,
-    url: s.url,
-    status: s.status,
-    requestBytes: s.requestBytes,
-    responseBytes: s.responseBytes,
-    error: s.error,
-    refusedBy: s.refusedBy,
-    replayOf: s.replayOf,
-  };
-}
+/** The summary fields only, as the engine picks them. */
+export const summaryView: (s: RequestSummary) => RequestSummaryView = summarise;
 
 export function bodyView(b: BodyPreview): BodyView {
   return { base64: b.bytes.toString('base64'), size: b.size, truncated: b.truncated };

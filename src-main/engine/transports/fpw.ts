@@ -82,6 +82,9 @@ export interface FpwTransportOptions {
 }
 
 // 400 too: Porthole's relay answers it to a host name it cannot serve, which no retry fixes.
+/** A reply fixed for sending: its id, its header JSON, and whether its streamed body broke. */
+type PreparedReply = Reply & { id: string; headerJson: string; bodyFailed?: Error };
+
 const REFUSED = new Set([400, 401, 403, 404, 409]);
 const LOST_WINDOW_MS = 2000;
 /** An idle answer sooner than this after the poll went out was not held. */
@@ -287,7 +290,7 @@ export class FpwTransport {
     }
   }
 
-  #headers(reply: Reply | null, final: boolean): Record<string, string> {
+  #headers(reply: PreparedReply | null, final: boolean): Record<string, string> {
     const h: Record<string, string> = {
       [FPW.host]: this.host,
       [FPW.token]: this.#opts.token,
@@ -299,7 +302,7 @@ export class FpwTransport {
     if (!this.#knowsUrl) h[FPW.features] = 'public-url';
     if (reply) {
       // Kept on the reply object so that a re-send carries the same id.
-      const r = reply as Reply & { id: string; headerJson: string };
+      const r = reply;
       h[FPW.id] = r.id;
       h[FPW.rid] = r.id;
       h[FPW.status] = String(r.status);
@@ -316,7 +319,7 @@ export class FpwTransport {
   async #loop(): Promise<void> {
     const slot: Slot = { controller: new AbortController(), carriesReply: false, polling: false };
     this.#slots.add(slot);
-    let reply: (Reply & { id: string; headerJson: string }) | null = null;
+    let reply: PreparedReply | null = null;
     let fastIdle = 0;
     try {
       while (!this.#stopping || reply) {
@@ -358,7 +361,7 @@ export class FpwTransport {
             reply = null;
             break;
           }
-          if (sent && (sent as Reply & { bodyFailed?: Error }).bodyFailed) {
+          if (sent?.bodyFailed) {
             // The upstream's answer broke off while it streamed to the relay; the relay cuts that
             // visitor's connection. Nothing is wrong with the relay: poll on.
             continue;
@@ -449,7 +452,7 @@ export class FpwTransport {
   }
 
   /** Fixes the reply's id and header JSON, and buffers its body when it fits under the re-send cap. */
-  async #prepare(id: string, reply: Reply): Promise<Reply & { id: string; headerJson: string }> {
+  async #prepare(id: string, reply: Reply): Promise<PreparedReply> {
     const report = reply.done;
     const lost = reply.lostAfter;
     let reported: 'no' | 'ok' | 'failed' = 'no';
@@ -539,7 +542,7 @@ export class FpwTransport {
   }
 
   /** The POST body of a reply. A streamed one reports `done` once its last chunk was taken. */
-  #bodyOf(reply: Reply, slot: Slot): Buffer | Buffer[] | AsyncIterable<Buffer> {
+  #bodyOf(reply: PreparedReply, slot: Slot): Buffer | Buffer[] | AsyncIterable<Buffer> {
     const { body } = reply;
     // A whole body goes to undici as a Buffer, written in one corked write with the head (an
     // iterable costs a write per chunk); undici's onRequestSent reports it sent.
@@ -549,7 +552,7 @@ export class FpwTransport {
       else this.#sent(reply, slot);
     };
     const mark = (err: Error): void => {
-      (reply as Reply & { bodyFailed?: Error }).bodyFailed = err;
+      reply.bodyFailed = err;
     };
     return (async function* () {
       try {
