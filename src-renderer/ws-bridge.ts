@@ -5,8 +5,10 @@
 // profiles, settings, each tunnel's requests), so that the UI, which knows only the Bridge, catches
 // up on what it missed. Copy and Open are the page's own: the clipboard API
 // and a new tab.
+import { COMMAND_CHANNELS, isWebUrl, methodPath } from '../src-main/ipc/channels.ts';
 import type {
   Bridge,
+  BridgeCommands,
   CommandChannel,
   CommandPayload,
   CommandResult,
@@ -43,17 +45,6 @@ export function inspectorBridgeUrl(location: Pick<Location, 'protocol' | 'host' 
   if (!token) return null;
   const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
   return `${scheme}//${location.host}/bridge?token=${encodeURIComponent(token)}`;
-}
-
-/** True for an http(s) URL without credentials, the only kind copied or opened (as the preload checks). */
-function isWebUrl(value: string): boolean {
-  if (value.length > 2048) return false;
-  try {
-    const u = new URL(value);
-    return (u.protocol === 'http:' || u.protocol === 'https:') && u.username === '' && u.password === '';
-  } catch {
-    return false;
-  }
 }
 
 const failure = (code: 'unavailable' | 'invalid-payload' | 'internal', message: string) =>
@@ -256,37 +247,15 @@ export function createWsBridge(opts: WsBridgeOptions): WsBridge {
     return { ok: true, value: null };
   };
 
+  // One method per command, named as on window.api (the preload builds its api the same way).
+  const commands: Record<string, Record<string, unknown>> = {};
+  for (const channel of COMMAND_CHANNELS) {
+    const [domain, method] = methodPath(channel);
+    (commands[domain] ??= {})[method] = (payload?: unknown) => call(channel, payload as never);
+  }
+
   const bridge: WsBridge = {
-    app: { info: () => call('app:info', undefined) },
-    tunnels: {
-      list: () => call('tunnels:list', undefined),
-      start: (p) => call('tunnels:start', p),
-      stop: (p) => call('tunnels:stop', p),
-      startAll: () => call('tunnels:start-all', undefined),
-      stopAll: () => call('tunnels:stop-all', undefined),
-    },
-    profiles: {
-      list: () => call('profiles:list', undefined),
-      presets: () => call('profiles:presets', undefined),
-      create: (p) => call('profiles:create', p),
-      createFromPreset: (p) => call('profiles:create-from-preset', p),
-      update: (p) => call('profiles:update', p),
-      delete: (p) => call('profiles:delete', p),
-      duplicate: (p) => call('profiles:duplicate', p),
-      import: (p) => call('profiles:import', p),
-      export: (p) => call('profiles:export', p),
-    },
-    requests: {
-      list: (p) => call('requests:list', p),
-      get: (p) => call('requests:get', p),
-      clear: (p) => call('requests:clear', p),
-      replay: (p) => call('requests:replay', p),
-      exportHar: (p) => call('requests:export-har', p),
-    },
-    settings: {
-      get: () => call('settings:get', undefined),
-      set: (p) => call('settings:set', p),
-    },
+    ...(commands as unknown as BridgeCommands),
     on(event, listener) {
       let set = listeners.get(event);
       if (!set) listeners.set(event, (set = new Set()));

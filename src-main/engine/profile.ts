@@ -125,6 +125,15 @@ export const ProfileSchema = z.object({
   headers: HeaderRulesSchema.default({ request: { add: [], remove: [] }, response: { add: [], remove: [] } }),
 });
 
+/**
+ * A profile as a UI sends it (`profiles:create`, `profiles:update`): id, host and token may be left
+ * for the main process to fill. The editor validates with this same schema.
+ */
+export const ProfileDraftSchema = ProfileSchema.extend({
+  id: ProfileSchema.shape.id.optional(),
+  relay: RelaySchema.partial({ host: true, token: true }),
+});
+
 export type Profile = z.output<typeof ProfileSchema>;
 export type ProfileInput = z.input<typeof ProfileSchema>;
 

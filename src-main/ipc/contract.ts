@@ -4,7 +4,7 @@
 // compiled into the renderer too (tsconfig.web.json): zod, the engine's profile schema (written to run
 // in a browser) and plain types; no electron, no node:*.
 import { z } from 'zod';
-import { ProfileSchema, RelaySchema, type Profile } from '../engine/profile.ts';
+import { ProfileDraftSchema, type Profile } from '../engine/profile.ts';
 import {
   isWebUrl,
   type CommandChannel,
@@ -262,10 +262,7 @@ const NoPayload = z.undefined();
  * `id` is generated when absent, a missing relay `host` is generated under the relay's domain, and a
  * missing `token` is generated (create) or kept (update).
  */
-export const ProfileDraftSchema = ProfileSchema.extend({
-  id: Id.optional(),
-  relay: RelaySchema.partial({ host: true, token: true }),
-});
+export { ProfileDraftSchema };
 
 /** A profile as a UI sends it (see {@link ProfileDraftSchema}). */
 export type ProfileDraft = z.input<typeof ProfileDraftSchema>;

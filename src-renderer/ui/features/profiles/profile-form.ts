@@ -4,16 +4,7 @@
 import type { z } from 'zod';
 import type { ProfileData, ProfileDraft } from '../../../../src-main/ipc/contract.ts';
 import { isIpv4Literal, isIpv6Literal } from '../../../../src-main/engine/ip.ts';
-import { PUBLIC_FPW_RELAY, ProfileSchema, RelaySchema } from '../../../../src-main/engine/profile.ts';
-
-/**
- * The schema `profiles:create` and `profiles:update` check (the contract's ProfileDraftSchema): the
- * engine's ProfileSchema, except that id, host and token may be left for the main process to fill.
- */
-export const ProfileDraftSchema = ProfileSchema.extend({
-  id: ProfileSchema.shape.id.optional(),
-  relay: RelaySchema.partial({ host: true, token: true }),
-});
+import { PUBLIC_FPW_RELAY, ProfileDraftSchema } from '../../../../src-main/engine/profile.ts';
 
 type UpstreamKind = ProfileData['upstream']['kind'];
 
