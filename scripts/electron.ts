@@ -41,7 +41,9 @@ function newest(path: string): number {
 /** True when the built app is older than any of its sources. */
 export function buildIsStale(root: string = process.cwd()): boolean {
   const built = Math.min(
-    ...['out/main/index.js', 'out/preload/index.cjs', 'out/renderer/index.html'].map((f) => newest(join(root, f))),
+    ...['out/main/index.js', 'out/main/cli.js', 'out/preload/index.cjs', 'out/renderer/index.html'].map((f) =>
+      newest(join(root, f)),
+    ),
   );
   if (built === 0) return true;
   const sources = ['src-main', 'src-renderer', 'electron.vite.config.ts', 'package.json'].map((f) =>

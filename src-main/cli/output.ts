@@ -71,7 +71,7 @@ export class Output {
   }
 }
 
-/** Porthole's version, from package.json. */
+/** Porthole's version, from package.json (two levels up: from src-main/cli/ and from out/main/ alike). */
 export function packageVersion(): string {
   const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
   return pkg.version;

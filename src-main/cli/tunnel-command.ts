@@ -5,16 +5,13 @@ import { ConfProfileStore, MemoryProfileStore } from '../engine/ProfileStore.ts'
 import { PortholeService } from '../app/service/PortholeService.ts';
 import { MemorySettingsStore } from '../app/service/SettingsStore.ts';
 import type { AppInfo } from '../ipc/contract.ts';
-import { InspectorServer } from './inspector/InspectorServer.ts';
+import type { InspectorServer } from './inspector/InspectorServer.ts';
 import { TunnelManager } from '../engine/TunnelManager.ts';
 import { domainForRelay, generateHost, PUBLIC_FPW_RELAY, randomToken, type ProfileInput } from '../engine/profile.ts';
 import { pollUrl } from '../engine/transports/fpw.ts';
 import type { TunnelSnapshot } from '../engine/Tunnel.ts';
-import { RelayServer } from '../relay/RelayServer.ts';
 import type { Command, InspectArg, TunnelArgs, UpstreamArg } from './args.ts';
-import { startDemoSite } from './demo-site.ts';
 import { CliFailure, EXIT, Output, packageVersion } from './output.ts';
-import { listenOrExplain } from './relay-command.ts';
 
 function configStore(): ConfProfileStore {
   const dir = process.env['PORTHOLE_CONFIG_DIR'];
@@ -120,10 +117,14 @@ async function runTunnel(
   const tunnel = manager.get(saved.id)!;
   let inspector: InspectorServer | null = null;
   if (inspect) {
+    // Loaded only when asked for (as are the relay and the demo site below): a plain tunnel, which may
+    // run for weeks on a small server, does not carry the inspector's modules in memory.
+    const { InspectorServer } = await import('./inspector/InspectorServer.ts');
     inspector = new InspectorServer({
       bind: inspect.bind,
       port: inspect.port,
       exactPort: inspect.exact,
+      // Two levels up from this module: src-main/cli/ when run from source, out/main/ when built.
       staticDir: fileURLToPath(new URL('../../out/renderer', import.meta.url)),
       handlers: service.commands,
       subscribe: (push) => service.subscribe(push),
@@ -202,6 +203,11 @@ function checkRelayUrl(relayUrl: string): void {
 
 export async function runDemo(cmd: Extract<Command, { name: 'demo' }>): Promise<number> {
   const out = new Output(cmd.tunnel.json);
+  const [{ startDemoSite }, { RelayServer }, { listenOrExplain }] = await Promise.all([
+    import('./demo-site.ts'),
+    import('../relay/RelayServer.ts'),
+    import('./relay-command.ts'),
+  ]);
   const site = await startDemoSite();
   const host = cmd.tunnel.host ?? generateHost('localhost');
   const relay = new RelayServer({ port: cmd.port, bind: cmd.bind, domain: 'localhost', defaultHost: host });

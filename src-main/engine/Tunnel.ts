@@ -12,6 +12,7 @@ import {
 import { HTML_TYPE, errorPage } from './pages.ts';
 import type { Profile } from './profile.ts';
 import { BodyCapture, RequestLog, type RequestRecord } from './request-log.ts';
+import { LatencyWindow } from './latency-window.ts';
 import { FpwTransport, type PhaseState, type Reply } from './transports/fpw.ts';
 import { createUpstream } from './upstreams/index.ts';
 import { AccessPolicy, applyHeaderRules } from './access.ts';
@@ -102,7 +103,7 @@ export class Tunnel extends EventEmitter<TunnelEvents> {
   readonly #previewBytes: number;
   readonly #replayCap: number;
   #counters = { requests: 0, inFlight: 0, bytesIn: 0, bytesOut: 0 };
-  #recent: Array<{ at: number; ms: number }> = [];
+  #recent = new LatencyWindow();
   /** Aborted when the tunnel closes: upstream requests still running after the grace period end. */
   #cancel = new AbortController();
 
@@ -151,7 +152,7 @@ export class Tunnel extends EventEmitter<TunnelEvents> {
       state: this.#transport.state,
       publicUrl: this.#transport.publicUrl,
       target: this.upstream.target,
-      counters: { ...this.#counters, ...this.#percentiles() },
+      counters: { ...this.#counters, ...this.#recent.percentiles() },
     };
   }
 
@@ -188,15 +189,6 @@ export class Tunnel extends EventEmitter<TunnelEvents> {
     await this.upstream.close();
   }
 
-  #percentiles(): { p50Ms: number | null; p95Ms: number | null } {
-    const cutoff = Date.now() - 60_000;
-    while (this.#recent.length && this.#recent[0]!.at < cutoff) this.#recent.shift();
-    if (!this.#recent.length) return { p50Ms: null, p95Ms: null };
-    const sorted = this.#recent.map((r) => r.ms).sort((a, b) => a - b);
-    const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
-    return { p50Ms: at(0.5), p95Ms: at(0.95) };
-  }
-
   #newRecord(relayId: string, method: string, url: string, ip: string, headers: HeaderMap): RequestRecord {
     const empty = { bytes: Buffer.alloc(0), size: 0, truncated: false };
     return {
@@ -230,8 +222,7 @@ export class Tunnel extends EventEmitter<TunnelEvents> {
     this.#counters.requests += 1;
     this.#counters.bytesIn += record.requestBytes;
     this.#counters.bytesOut += record.responseBytes;
-    this.#recent.push({ at: Date.now(), ms: record.durationMs });
-    if (this.#recent.length > 10_000) this.#recent.splice(0, this.#recent.length - 10_000);
+    this.#recent.add(record.durationMs);
     this.log.put(record);
     this.emit('request', record);
   }

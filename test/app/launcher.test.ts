@@ -40,6 +40,7 @@ describe('npm start / npm run dev launcher', () => {
     const dir = root({
       'src-main/index.ts': '',
       'out/main/index.js': '',
+      'out/main/cli.js': '',
       'out/preload/index.cjs': '',
       'out/renderer/index.html': '',
     });

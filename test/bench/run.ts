@@ -19,6 +19,7 @@ const { values } = parseArgs({
     tool: { type: 'string' },
     target: { type: 'string', default: '127.0.0.1' },
     only: { type: 'string' },
+    'node-flags': { type: 'string', default: '' },
     help: { type: 'boolean' },
   },
 });
@@ -53,8 +54,13 @@ const tool = values.tool ?? (hasWrk ? 'wrk' : 'autocannon');
 const children: ChildProcess[] = [];
 process.on('exit', () => children.forEach((c) => c.kill('SIGKILL')));
 
+// Extra Node flags for the relay and the worker (e.g. `--cpu-prof --cpu-prof-dir=prof`), for profiling.
+const nodeFlags = values['node-flags']!.split(' ').filter(Boolean);
+
 function start(args: string[], ready: RegExp): Promise<{ proc: ChildProcess; match: RegExpMatchArray }> {
-  const proc = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn(process.execPath, args[0] === BIN ? [...nodeFlags, ...args] : args, {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   children.push(proc);
   return new Promise((resolve, reject) => {
     let out = '';
@@ -73,15 +79,15 @@ function start(args: string[], ready: RegExp): Promise<{ proc: ChildProcess; mat
   });
 }
 
-/** CPU time (user + system) of a process in microseconds, and its peak RSS in MiB. */
-function usage(pid: number): { cpuUs: number; peakMiB: number } {
+/** CPU time (user + system) of a process in microseconds, and its current and peak RSS in MiB. */
+function usage(pid: number): { cpuUs: number; rssMiB: number; peakMiB: number } {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   const ticks = Number(fields[11]) + Number(fields[12]);
   const hz = 100;
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const hwm = Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? 0);
-  return { cpuUs: (ticks / hz) * 1e6, peakMiB: hwm / 1024 };
+  const kb = (name: string): number => Number(new RegExp(`${name}:\\s+(\\d+) kB`).exec(status)?.[1] ?? 0);
+  return { cpuUs: (ticks / hz) * 1e6, rssMiB: kb('VmRSS') / 1024, peakMiB: kb('VmHWM') / 1024 };
 }
 
 async function json(url: string, host?: string): Promise<Record<string, number>> {
@@ -162,6 +168,14 @@ interface Row {
 }
 
 async function main(): Promise<void> {
+  // Measure what users run: the built CLI (bin/porthole.js runs the sources while the build is stale).
+  execFileSync(
+    process.execPath,
+    [fileURLToPath(new URL('../../scripts/electron.ts', import.meta.url)), 'ensure-built'],
+    {
+      stdio: ['ignore', 'ignore', 'inherit'],
+    },
+  );
   const up = await start([UPSTREAM], /listening (\d+)/);
   const upPort = Number(up.match[1]);
   const relay = await start([BIN, 'relay', '--port', '0', '--bind', bindTo], /Listening on (http:\/\/\S+)/);
@@ -218,8 +232,8 @@ async function main(): Promise<void> {
       newConnsPerReq: (Math.max(0, relayConns) + Math.max(0, upConns)) / load.requests,
     });
   }
-  const relayPeak = usage(relay.proc.pid!).peakMiB;
-  const workerPeak = usage(worker.proc.pid!).peakMiB;
+  const relayMem = usage(relay.proc.pid!);
+  const workerMem = usage(worker.proc.pid!);
 
   const f = (n: number | undefined, d = 1): string => (n === undefined || Number.isNaN(n) ? '-' : n.toFixed(d));
   const header = [
@@ -257,12 +271,25 @@ async function main(): Promise<void> {
   process.stdout.write(
     `\n${row(header)}\n| ${widths.map((w) => '-'.repeat(w)).join(' | ')} |\n${lines.map(row).join('\n')}\n`,
   );
-  process.stdout.write(`\npeak RSS: relay ${f(relayPeak)} MiB, worker ${f(workerPeak)} MiB\n`);
+  process.stdout.write(
+    `\nRSS at the end of the run (peak): relay ${f(relayMem.rssMiB)} MiB (${f(relayMem.peakMiB)}), worker ${f(workerMem.rssMiB)} MiB (${f(workerMem.peakMiB)})\n`,
+  );
   if (existsSync('/proc/cpuinfo')) {
     const model = /model name\s*:\s*(.*)/.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1];
     process.stdout.write(`machine: ${model ?? 'unknown CPU'}, ${(await import('node:os')).cpus().length} cores\n`);
   }
-  children.forEach((c) => c.kill('SIGTERM'));
+  // Let them stop on their own (so a --cpu-prof profile gets written); SIGKILL at exit otherwise.
+  await Promise.all(
+    children.map(
+      (c) =>
+        new Promise<void>((resolve) => {
+          if (c.exitCode !== null) return resolve();
+          c.once('exit', () => resolve());
+          c.kill('SIGTERM');
+          setTimeout(resolve, 5000).unref();
+        }),
+    ),
+  );
 }
 
 main().catch((err: unknown) => {
