@@ -6,11 +6,6 @@
 // 20 MiB less memory per process (npm run bench), and it runs from node_modules, where Node refuses
 // to strip types.
 import { existsSync, readdirSync, statSync } from 'node:fs';
-import v8 from 'node:v8';
-
-// A smaller young generation: the relay and the worker allocate short-lived objects per request, and
-// npm run bench measured about 12 % less CPU per request with it (scavenges touch less memory).
-v8.setFlagsFromString('--max-semi-space-size=4');
 
 const root = new URL('../', import.meta.url);
 const built = new URL('out/main/cli.js', root);

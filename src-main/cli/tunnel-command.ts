@@ -102,7 +102,12 @@ async function runTunnel(
   onOnline: (s: TunnelSnapshot) => void,
   cleanup: () => Promise<void> = async () => undefined,
 ): Promise<number> {
-  const manager = new TunnelManager();
+  // Without the inspector nothing can ever read the request log, so none is kept: no bodies held for
+  // previews or replays, no records for the garbage collector to carry (npm run bench: the worker's
+  // memory at the end of a run, and its young-generation pauses).
+  const manager = new TunnelManager(
+    inspect ? {} : { tunnel: { log: { maxEntries: 0 }, previewBytes: 0, replayCapBytes: 0 } },
+  );
   // The tunnels of one run live in memory, behind the same service the desktop app binds to IPC, so
   // that the inspector speaks the same contract.
   const profiles = new MemoryProfileStore();

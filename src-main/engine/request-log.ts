@@ -197,15 +197,27 @@ export class BodyCapture {
     const all = this.#chunks.length === 1 ? this.#chunks[0]! : Buffer.concat(this.#chunks);
     this.#chunks = all.length ? [all] : [];
     // Copy the preview out so that a kept replay body larger than it can be freed separately.
-    const bytes = all.length > this.#previewCap ? Buffer.from(all.subarray(0, this.#previewCap)) : all;
+    const bytes = all.length > this.#previewCap ? Buffer.from(all.subarray(0, this.#previewCap)) : detach(all);
     return { bytes, size: this.#size, truncated: this.#size > bytes.length };
   }
 
   /** The whole body if it fit under the keep cap, else null. */
   whole(): Buffer | null {
     if (this.#size > this.#keepCap) return null;
-    const all = this.#chunks.length === 1 ? this.#chunks[0]! : Buffer.concat(this.#chunks);
+    const all = this.#chunks.length === 1 ? detach(this.#chunks[0]!) : Buffer.concat(this.#chunks);
     this.#chunks = all.length ? [all] : [];
     return all;
   }
+}
+
+/**
+ * The bytes of a view that would hold a much larger buffer alive (a chunk is often a slice of a
+ * socket read, or of several reads joined), copied out; else the view itself. The log's byte budget
+ * counts what a record shows, so a record must not keep more than that in memory.
+ */
+export function detach(view: Buffer): Buffer {
+  if (view.buffer.byteLength <= view.length * 2 + 4096) return view;
+  const copy = Buffer.allocUnsafeSlow(view.length);
+  view.copy(copy);
+  return copy;
 }

@@ -186,6 +186,21 @@ describe('BodyCapture', () => {
     expect(capture(100, 0, data).whole()).toBeNull();
   });
 
+  it('does not keep the large buffer a small body was read into alive', () => {
+    // A 100-byte answer that arrived as a slice of a 64 KiB socket read.
+    const read = Buffer.alloc(64 * 1024, 1);
+    const c = new BodyCapture(1000, 0);
+    c.push(read.subarray(500, 600));
+    const p = c.preview();
+    expect(p.bytes).toEqual(read.subarray(500, 600));
+    expect(p.bytes.buffer.byteLength).toBeLessThan(1024);
+    // A chunk that is most of its buffer is kept as it is: copying it would only cost.
+    const whole = Buffer.alloc(4096, 2);
+    const d = new BodyCapture(8192, 0);
+    d.push(whole);
+    expect(d.preview().bytes.buffer).toBe(whole.buffer);
+  });
+
   it('handles an empty body', () => {
     const c = new BodyCapture(10, 10);
     expect(c.preview()).toEqual({ bytes: Buffer.alloc(0), size: 0, truncated: false });
