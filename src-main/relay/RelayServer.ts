@@ -604,12 +604,12 @@ export class RelayServer {
       // A worker connection that is gone takes nothing more: the rest is read and dropped (pausing
       // for a 'drain' that never comes would hold this visitor's connection forever).
       if (workerRes.destroyed) return;
-      if (!workerRes.write(chunk)) {
-        req.pause();
-        workerRes.once('drain', () => req.resume());
-        workerRes.once('close', () => req.resume());
-      }
+      if (!workerRes.write(chunk)) req.pause();
     };
+    // Once per request, not once per pause: a large body pauses hundreds of times.
+    const resume = (): void => void req.resume();
+    workerRes.on('drain', resume);
+    workerRes.once('close', resume);
     req.on('data', onData);
     req.once('end', () => {
       if (!workerRes.destroyed) workerRes.end();
@@ -751,12 +751,11 @@ export class RelayServer {
       // its end and dropped, so that the worker's POST completes and its slot polls again.
       if (bodyless || res.destroyed) return;
       v.bytesOut += chunk.length;
-      if (!res.write(chunk)) {
-        req.pause();
-        res.once('drain', () => req.resume());
-        res.once('close', () => req.resume());
-      }
+      if (!res.write(chunk)) req.pause();
     });
+    // Once per reply, not once per pause (a large reply pauses hundreds of times); 'close' below
+    // resumes too.
+    res.on('drain', () => req.resume());
     req.once('end', () => {
       res.end();
       afterBody();

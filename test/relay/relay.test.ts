@@ -615,3 +615,82 @@ describe('workers that open a new connection for every poll', () => {
     }
   });
 });
+
+describe('large bodies to and from slow peers', () => {
+  /** Collects the process warnings emitted while `run` runs. */
+  async function warningsDuring(run: () => Promise<void>): Promise<string[]> {
+    const warnings: string[] = [];
+    const onWarning = (w: Error): void => void warnings.push(`${w.name}: ${w.message}`);
+    process.on('warning', onWarning);
+    try {
+      await run();
+      await sleep(50); // warnings are emitted on a later tick
+    } finally {
+      process.off('warning', onWarning);
+    }
+    return warnings;
+  }
+
+  /** Reads a whole HTTP/1.1 answer from a raw socket, pausing after every chunk (a slow visitor). */
+  function slowDownload(port: number, host: string, path: string): Promise<Buffer> {
+    return new Promise((resolve, reject) => {
+      const chunks: Buffer[] = [];
+      const socket = connect(port, '127.0.0.1', () => {
+        socket.write(`GET ${path} HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`);
+      });
+      socket.on('data', (d: Buffer) => {
+        chunks.push(d);
+        socket.pause();
+        setTimeout(() => socket.resume(), 1);
+      });
+      socket.on('end', () => resolve(Buffer.concat(chunks)));
+      socket.on('error', reject);
+    });
+  }
+
+  it('streams 8 MiB to a slow visitor whole, without piling up listeners on every pause', async () => {
+    const big = Buffer.alloc(8 * 1024 * 1024);
+    for (let i = 0; i < big.length; i += 4) big.writeUInt32LE(i, i);
+    const up = await startServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': big.length });
+      res.end(big);
+    });
+    cleanups.push(() => up.close());
+    const relay = await relayWith();
+    const tunnel = await tunnelTo(relay, up.url);
+    const host = tunnel.profile.relay.host;
+
+    let answer = Buffer.alloc(0);
+    const warnings = await warningsDuring(async () => {
+      answer = await slowDownload(relay.port, host, '/big');
+    });
+    const split = answer.indexOf('\r\n\r\n');
+    expect(answer.subarray(0, split).toString('latin1')).toMatch(/^HTTP\/1\.1 200 /);
+    expect(answer.subarray(split + 4).equals(big)).toBe(true);
+    expect(warnings).toEqual([]);
+  });
+
+  it('streams an 8 MiB upload to a slow upstream whole, without piling up listeners on every pause', async () => {
+    let received = 0;
+    const up = await startServer((req, res) => {
+      req.on('data', (d: Buffer) => {
+        received += d.length;
+        req.pause();
+        setTimeout(() => req.resume(), 1);
+      });
+      req.on('end', () => res.end(String(received)));
+    });
+    cleanups.push(() => up.close());
+    const relay = await relayWith({ maxBodyBytes: 16 * 1024 * 1024 });
+    const tunnel = await tunnelTo(relay, up.url);
+    const host = tunnel.profile.relay.host;
+
+    let r: Awaited<ReturnType<typeof visit>> | undefined;
+    const warnings = await warningsDuring(async () => {
+      r = await visit(relay.port, host, { method: 'POST', path: '/upload', body: Buffer.alloc(8 * 1024 * 1024, 7) });
+    });
+    expect(r!.status).toBe(200);
+    expect(r!.body.toString()).toBe(String(8 * 1024 * 1024));
+    expect(warnings).toEqual([]);
+  });
+});
