@@ -52,6 +52,7 @@ const hasWrk = (() => {
 const tool = values.tool ?? (hasWrk ? 'wrk' : 'autocannon');
 
 const children: ChildProcess[] = [];
+const complaints = new Set<string>();
 process.on('exit', () => children.forEach((c) => c.kill('SIGKILL')));
 
 // Extra Node flags for the relay and the worker (e.g. `--cpu-prof --cpu-prof-dir=prof`), for profiling.
@@ -74,7 +75,12 @@ function start(args: string[], ready: RegExp): Promise<{ proc: ChildProcess; mat
       }
     };
     proc.stdout!.on('data', onData);
-    proc.stderr!.on('data', () => undefined);
+    // Warnings and errors are printed at the end: a process that complains under load is a finding.
+    proc.stderr!.on('data', (d: Buffer) => {
+      for (const line of d.toString().split('\n'))
+        if (/warning|error/i.test(line) && complaints.size < 20)
+          complaints.add(`${args[1] ?? args[0]}: ${line.trim()}`);
+    });
     proc.once('exit', (code) => reject(new Error(`${args.join(' ')} exited with ${code}: ${out}`)));
   });
 }
@@ -274,6 +280,7 @@ async function main(): Promise<void> {
   process.stdout.write(
     `\nRSS at the end of the run (peak): relay ${f(relayMem.rssMiB)} MiB (${f(relayMem.peakMiB)}), worker ${f(workerMem.rssMiB)} MiB (${f(workerMem.peakMiB)})\n`,
   );
+  if (complaints.size) process.stdout.write(`\nwarnings and errors on stderr:\n${[...complaints].join('\n')}\n`);
   if (existsSync('/proc/cpuinfo')) {
     const model = /model name\s*:\s*(.*)/.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1];
     process.stdout.write(`machine: ${model ?? 'unknown CPU'}, ${(await import('node:os')).cpus().length} cores\n`);

@@ -660,7 +660,7 @@ describe('large bodies to and from slow peers', () => {
     const tunnel = await tunnelTo(relay, up.url);
     const host = tunnel.profile.relay.host;
 
-    let answer = Buffer.alloc(0);
+    let answer: Buffer = Buffer.alloc(0);
     const warnings = await warningsDuring(async () => {
       answer = await slowDownload(relay.port, host, '/big');
     });
