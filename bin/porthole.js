@@ -7,6 +7,30 @@
 // to strip types.
 import { existsSync, readdirSync, statSync } from 'node:fs';
 
+// A young generation of 4 MiB semi-spaces instead of V8's default (up to 32 MiB on 64-bit). Measured by
+// npm run bench: large bodies move about 30 % faster (socket buffers are freed by scavenges instead of
+// piling up for full collections), the p99 at one connection after a large-body run falls from
+// 10-19 ms to about 4 ms, and RSS at the end of the run is 50-90 MiB lower; small bodies cost up to
+// 10 % more CPU. V8 sizes the heap when it starts, so the flag must be on the command line: the
+// command runs itself again with it. execve keeps the process id, stdio and signals. A flag the user
+// gave (on the command line or in NODE_OPTIONS) wins; where execve is missing (Windows) it runs as is.
+const YOUNG_GENERATION = '--max-semi-space-size=4';
+const setByUser = [...process.execArgv, process.env.NODE_OPTIONS ?? ''].some((a) =>
+  a.includes('--max-semi-space-size'),
+);
+if (!setByUser && typeof process.execve === 'function') {
+  try {
+    process.execve(process.execPath, [
+      process.execPath,
+      YOUNG_GENERATION,
+      ...process.execArgv,
+      ...process.argv.slice(1),
+    ]);
+  } catch {
+    // Not available here: run with V8's default.
+  }
+}
+
 const root = new URL('../', import.meta.url);
 const built = new URL('out/main/cli.js', root);
 

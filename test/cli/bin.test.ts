@@ -18,20 +18,35 @@ function checkout(withSources: boolean): string {
   copyFileSync(BIN, join(dir, 'bin/porthole.js'));
   writeFileSync(join(dir, 'package.json'), '{"type":"module"}');
   mkdirSync(join(dir, 'out/main'), { recursive: true });
-  writeFileSync(join(dir, 'out/main/cli.js'), 'export async function main() { console.log("built"); return 0; }\n');
+  const report = (which: string): string =>
+    `console.log(JSON.stringify({ which: '${which}', pid: process.pid, execArgv: process.execArgv }));`;
+  writeFileSync(join(dir, 'out/main/cli.js'), `export async function main() { ${report('built')} return 0; }\n`);
   if (withSources) {
     mkdirSync(join(dir, 'src-main/cli'), { recursive: true });
     writeFileSync(
       join(dir, 'src-main/cli/main.ts'),
-      'export async function main(_args: string[]): Promise<number> { console.log("source"); return 0; }\n',
+      `export async function main(_args: string[]): Promise<number> { ${report('source')} return 0; }\n`,
     );
   }
   return dir;
 }
 
+interface Report {
+  which: string;
+  pid: number;
+  execArgv: string[];
+}
+
+async function run(dir: string, env: Record<string, string> = {}): Promise<Report & { childPid: number }> {
+  const child = promisify(execFile)(process.execPath, [join(dir, 'bin/porthole.js')], {
+    env: { ...process.env, ...env },
+  });
+  const { stdout } = await child;
+  return { ...(JSON.parse(stdout) as Report), childPid: child.child.pid! };
+}
+
 async function which(dir: string): Promise<string> {
-  const { stdout } = await promisify(execFile)(process.execPath, [join(dir, 'bin/porthole.js')]);
-  return stdout.trim();
+  return (await run(dir)).which;
 }
 
 function age(path: string, secondsAgo: number): void {
@@ -60,5 +75,16 @@ describe('bin/porthole.js', () => {
 
   it('runs the build of an installed package, which ships without sources', async () => {
     expect(await which(checkout(false))).toBe('built');
+  });
+
+  it('runs with a 4 MiB young generation, in the same process (what npm run bench measured best)', async () => {
+    const r = await run(checkout(false), { NODE_OPTIONS: '' });
+    expect(r.execArgv).toContain('--max-semi-space-size=4');
+    expect(r.pid).toBe(r.childPid);
+  });
+
+  it('keeps a young generation the user chose', async () => {
+    const r = await run(checkout(false), { NODE_OPTIONS: '--max-semi-space-size=8' });
+    expect(r.execArgv).not.toContain('--max-semi-space-size=4');
   });
 });
