@@ -2,18 +2,19 @@
 // The `porthole` command. It runs the built CLI (out/main/cli.js, made by `npm run build`, and by
 // `npm test` and `npm run demo` when the sources changed) when that is at least as new as the
 // sources, else the TypeScript sources themselves through Node's type stripping (Node 22.19+), so
-// that an edit is never hidden behind a stale build. The built CLI needs no type stripper: about
-// 20 MiB less memory per process (npm run bench), and it runs from node_modules, where Node refuses
+// that an edit is never hidden behind a stale build. The built CLI needs no type stripper: 16-31 MiB
+// less memory per process (npm run bench), and it runs from node_modules, where Node refuses
 // to strip types.
 import { existsSync, readdirSync, statSync } from 'node:fs';
 
-// A young generation of 4 MiB semi-spaces instead of V8's default (up to 32 MiB on 64-bit). Measured by
-// npm run bench: large bodies move about 30 % faster (socket buffers are freed by scavenges instead of
-// piling up for full collections), the p99 at one connection after a large-body run falls from
-// 10-19 ms to about 4 ms, and RSS at the end of the run is 50-90 MiB lower; small bodies cost up to
-// 10 % more CPU. V8 sizes the heap when it starts, so the flag must be on the command line: the
-// command runs itself again with it. execve keeps the process id, stdio and signals. A flag the user
-// gave (on the command line or in NODE_OPTIONS) wins; where execve is missing (Windows) it runs as is.
+// A young generation of 4 MiB semi-spaces instead of V8's default (up to 32 MiB on 64-bit). Measured
+// by npm run bench: large bodies move about 50 % faster (socket buffers are freed by scavenges
+// instead of piling up for full collections), the p99 at one connection after a large-body run falls
+// from 10-19 ms to about 4.5 ms, and RSS at the end of the run is 50-90 MiB lower; small bodies cost
+// 0-15 % more CPU (within the machine's noise). V8 sizes its heap when it starts, so the flag must be
+// on the command line: the command runs itself again with it (execve keeps the process id, stdio and
+// signals). A flag the user gave, on the command line or in NODE_OPTIONS, wins; where execve is
+// missing (Windows) it runs as it is.
 const YOUNG_GENERATION = '--max-semi-space-size=4';
 const setByUser = [...process.execArgv, process.env.NODE_OPTIONS ?? ''].some((a) =>
   a.includes('--max-semi-space-size'),
