@@ -73,27 +73,36 @@ export function decodeHeaderJson(text: string): HeaderMap {
     throw new FpwProtocolError('fpw-header is not a JSON object');
   }
   const out: HeaderMap = Object.create(null) as HeaderMap;
-  for (const [rawName, value] of Object.entries(parsed as Record<string, unknown>)) {
+  const obj = parsed as Record<string, unknown>;
+  // Hot path (every request, at the relay and at the worker): no entry arrays, each value checked once.
+  for (const rawName of Object.keys(obj)) {
+    const value = obj[rawName];
     const name = rawName.toLowerCase();
     if (!HEADER_NAME.test(name)) throw new FpwProtocolError(`fpw-header holds an invalid header name "${rawName}"`);
     if (typeof value === 'string') {
+      checkValue(rawName, value);
       appendHeader(out, name, value);
     } else if (Array.isArray(value) && value.every((v) => typeof v === 'string')) {
-      for (const v of value as string[]) appendHeader(out, name, v);
+      for (const v of value as string[]) {
+        checkValue(rawName, v);
+        appendHeader(out, name, v);
+      }
     } else if (typeof value === 'number') {
       // Some workers serialise numeric headers (content-length) as numbers.
       appendHeader(out, name, String(value));
     } else {
       throw new FpwProtocolError(`fpw-header value for "${rawName}" is not a string`);
     }
-    const stored = out[name]!;
-    for (const v of Array.isArray(stored) ? stored : [stored]) {
-      if (/[^\t\x20-\x7e\x80-\xff]/.test(v)) {
-        throw new FpwProtocolError(`fpw-header value for "${rawName}" holds a character no header can carry`);
-      }
-    }
   }
   return out;
+}
+
+const FORBIDDEN_IN_VALUE = /[^\t\x20-\x7e\x80-\xff]/;
+
+function checkValue(rawName: string, value: string): void {
+  if (FORBIDDEN_IN_VALUE.test(value)) {
+    throw new FpwProtocolError(`fpw-header value for "${rawName}" holds a character no header can carry`);
+  }
 }
 
 const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9a-z]+$/;
@@ -116,7 +125,8 @@ export function headerMapFromRaw(raw: readonly string[]): HeaderMap {
 /** Flattens a header map into name/value pairs, arrays expanded in order. */
 export function headerListFromMap(map: HeaderMap): HeaderList {
   const out: HeaderList = [];
-  for (const [name, value] of Object.entries(map)) {
+  for (const name of Object.keys(map)) {
+    const value = map[name]!;
     if (Array.isArray(value)) for (const v of value) out.push([name, v]);
     else out.push([name, value]);
   }
@@ -151,15 +161,20 @@ const HOP_BY_HOP = new Set([
  * Returns a new map; the input is untouched.
  */
 export function stripHopByHop(map: HeaderMap, opts: { dropContentLength?: boolean } = {}): HeaderMap {
-  const named = new Set<string>();
+  // Hot path: the Set of names `Connection` lists is made only when there is such a header.
+  let named: Set<string> | null = null;
   const connection = map['connection'];
-  for (const v of Array.isArray(connection) ? connection : connection ? [connection] : []) {
-    for (const token of v.split(',')) named.add(token.trim().toLowerCase());
+  if (connection !== undefined) {
+    named = new Set<string>();
+    for (const v of Array.isArray(connection) ? connection : [connection]) {
+      for (const token of v.split(',')) named.add(token.trim().toLowerCase());
+    }
   }
   const out: HeaderMap = Object.create(null) as HeaderMap;
-  for (const [name, value] of Object.entries(map)) {
-    if (HOP_BY_HOP.has(name) || named.has(name) || name.startsWith('fpw-') || name.startsWith('proxy-')) continue;
+  for (const name of Object.keys(map)) {
+    if (HOP_BY_HOP.has(name) || named?.has(name) || name.startsWith('fpw-') || name.startsWith('proxy-')) continue;
     if (opts.dropContentLength && name === 'content-length') continue;
+    const value = map[name]!;
     out[name] = Array.isArray(value) ? [...value] : value;
   }
   return out;
@@ -207,9 +222,9 @@ export function parsePollAnswer(get: (name: string) => string | undefined): Poll
   if (path === null) return { kind: 'malformed', id, error: `invalid URL "${rawUrl}"` };
   // `||`, not `??`: an empty header means the relay did not know, so the next source is asked.
   const ip = get(FPW.ip) || get(FPW.uip) || firstValue(json['x-forwarded-for'])?.split(',')[0]?.trim() || '';
-  const headers: HeaderMap = Object.create(null) as HeaderMap;
-  for (const [name, value] of Object.entries(json)) if (!PSEUDO_KEYS.has(name)) headers[name] = value;
-  return { kind: 'request', request: { id, method, path, ip, headers } };
+  // The JSON's map is this request's own: the pseudo-keys are taken out of it rather than copied around.
+  for (const key of PSEUDO_KEYS) delete json[key];
+  return { kind: 'request', request: { id, method, path, ip, headers: json } };
 }
 
 /** Reduces a path or an absolute URL to path and query; null when it is neither. */
