@@ -2,7 +2,9 @@ import { resolve } from 'node:path';
 import react from '@vitejs/plugin-react';
 import { defineConfig } from 'electron-vite';
 import type { Plugin } from 'vite';
+import { writeFileSync } from 'node:fs';
 import { CONTENT_SECURITY_POLICY, DEV_CONTENT_SECURITY_POLICY } from './src-main/app/csp.ts';
+import { sourceStamp } from './bin/source-stamp.js';
 
 const root = import.meta.dirname;
 const fromRoot = (path: string): string => resolve(root, path);
@@ -19,6 +21,24 @@ function devContentSecurityPolicy(): Plugin {
   };
 }
 
+/**
+ * Writes out/main/cli.stamp, the fingerprint of the sources the build started from, once every file
+ * of the main build is written: bin/porthole.js runs the built CLI only while the stamp matches.
+ */
+function cliStamp(): Plugin {
+  let stamp = '';
+  return {
+    name: 'porthole:cli-stamp',
+    apply: 'build',
+    buildStart() {
+      stamp = sourceStamp(root);
+    },
+    closeBundle() {
+      writeFileSync(fromRoot('out/main/cli.stamp'), `${stamp}\n`);
+    },
+  };
+}
+
 export default defineConfig({
   // main: ESM (package.json has "type": "module"). A CommonJS main breaks electron-store and conf at run time
   // (shared/TOOLCHAIN-NOTES.md). Runtime dependencies stay external and ship in the asar's node_modules.
@@ -27,6 +47,7 @@ export default defineConfig({
   // RSS each, measured by npm run bench) and lets the command run from node_modules, where Node
   // refuses to strip types.
   main: {
+    plugins: [cliStamp()],
     build: {
       outDir: fromRoot('out/main'),
       rolldownOptions: {

@@ -6,6 +6,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { sourceStamp } from '../bin/source-stamp.js';
 
 /** Where the Electron executable is, or why there is none. */
 export type ElectronBinary = { path: string } | { missing: string };
@@ -38,8 +39,18 @@ function newest(path: string): number {
   return max;
 }
 
-/** True when the built app is older than any of its sources. */
+/**
+ * True when the built app is older than any of its sources, or the built CLI was not made from the
+ * sources as they are now (its stamp, see bin/source-stamp.js, catches sources copied in with old times).
+ */
 export function buildIsStale(root: string = process.cwd()): boolean {
+  let stamp: string;
+  try {
+    stamp = readFileSync(join(root, 'out/main/cli.stamp'), 'utf8').trim();
+  } catch {
+    return true;
+  }
+  if (stamp !== sourceStamp(root)) return true;
   const built = Math.min(
     ...['out/main/index.js', 'out/main/cli.js', 'out/preload/index.cjs', 'out/renderer/index.html'].map((f) =>
       newest(join(root, f)),

@@ -185,7 +185,8 @@ export class BodyCapture {
     if (this.#kept >= this.#keepCap) return;
     const room = this.#keepCap - this.#kept;
     const piece = chunk.length <= room ? chunk : chunk.subarray(0, room);
-    this.#chunks.push(piece);
+    // Once here, so that the preview and the replay body of a small body stay the same buffer.
+    this.#chunks.push(detach(piece));
     this.#kept += piece.length;
   }
 
@@ -197,14 +198,14 @@ export class BodyCapture {
     const all = this.#chunks.length === 1 ? this.#chunks[0]! : Buffer.concat(this.#chunks);
     this.#chunks = all.length ? [all] : [];
     // Copy the preview out so that a kept replay body larger than it can be freed separately.
-    const bytes = all.length > this.#previewCap ? Buffer.from(all.subarray(0, this.#previewCap)) : detach(all);
+    const bytes = all.length > this.#previewCap ? Buffer.from(all.subarray(0, this.#previewCap)) : all;
     return { bytes, size: this.#size, truncated: this.#size > bytes.length };
   }
 
   /** The whole body if it fit under the keep cap, else null. */
   whole(): Buffer | null {
     if (this.#size > this.#keepCap) return null;
-    const all = this.#chunks.length === 1 ? detach(this.#chunks[0]!) : Buffer.concat(this.#chunks);
+    const all = this.#chunks.length === 1 ? this.#chunks[0]! : Buffer.concat(this.#chunks);
     this.#chunks = all.length ? [all] : [];
     return all;
   }

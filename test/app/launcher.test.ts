@@ -1,9 +1,10 @@
 import { execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync, utimesSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
+import { sourceStamp } from '../../bin/source-stamp.js';
 import { buildIsStale, electronBinary } from '../../scripts/electron.ts';
 
 const run = promisify(execFile);
@@ -36,8 +37,9 @@ describe('npm start / npm run dev launcher', () => {
     });
   });
 
-  it('builds only when a source is newer than the build', () => {
+  function built(): string {
     const dir = root({
+      'package.json': '{}',
       'src-main/index.ts': '',
       'out/main/index.js': '',
       'out/main/cli.js': '',
@@ -45,12 +47,29 @@ describe('npm start / npm run dev launcher', () => {
       'out/renderer/index.html': '',
     });
     const old = new Date(Date.now() - 60_000);
-    utimesSync(join(dir, 'src-main/index.ts'), old, old);
+    for (const f of ['src-main/index.ts', 'src-main', 'package.json']) utimesSync(join(dir, f), old, old);
+    writeFileSync(join(dir, 'out/main/cli.stamp'), `${sourceStamp(dir)}\n`);
+    return dir;
+  }
+
+  it('builds only when a source is newer than the build', () => {
+    const dir = built();
     expect(buildIsStale(dir)).toBe(false);
     writeFileSync(join(dir, 'src-main/index.ts'), 'changed');
-    utimesSync(join(dir, 'out/main/index.js'), old, old);
+    utimesSync(join(dir, 'out/main/index.js'), new Date(Date.now() - 120_000), new Date(Date.now() - 120_000));
     expect(buildIsStale(dir)).toBe(true);
     expect(buildIsStale(root({ 'src-main/index.ts': '' }))).toBe(true);
+  });
+
+  it('builds when a source changed but kept an old time (copied with rsync -a), or the build has no stamp', () => {
+    const dir = built();
+    const old = new Date(Date.now() - 600_000);
+    writeFileSync(join(dir, 'src-main/index.ts'), 'an update');
+    utimesSync(join(dir, 'src-main/index.ts'), old, old);
+    expect(buildIsStale(dir)).toBe(true);
+    const unstamped = built();
+    rmSync(join(unstamped, 'out/main/cli.stamp'));
+    expect(buildIsStale(unstamped)).toBe(true);
   });
 
   const here = electronBinary();

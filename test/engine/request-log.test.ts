@@ -194,6 +194,10 @@ describe('BodyCapture', () => {
     const p = c.preview();
     expect(p.bytes).toEqual(read.subarray(500, 600));
     expect(p.bytes.buffer.byteLength).toBeLessThan(1024);
+    // Copied once: the preview and the replay body of a small request are the same bytes in memory.
+    const r = new BodyCapture(1000, 1000);
+    r.push(read.subarray(0, 100));
+    expect(r.preview().bytes).toBe(r.whole());
     // A chunk that is most of its buffer is kept as it is: copying it would only cost.
     const whole = Buffer.alloc(4096, 2);
     const d = new BodyCapture(8192, 0);

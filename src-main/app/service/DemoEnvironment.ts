@@ -1,9 +1,8 @@
 // The offline demo: Porthole's own relay on 127.0.0.1 (domain `localhost`, so that the public URL is
 // `http://<words>.localhost:<port>/`, which browsers resolve to this machine) and the demo site, the
 // same pair `porthole demo` runs. Started when the demo tunnel first needs it, closed at quit.
-import { startDemoSite } from '../../cli/demo-site.ts';
 import { generateHost, randomToken, type ProfileInput } from '../../engine/profile.ts';
-import { RelayServer } from '../../relay/RelayServer.ts';
+import type { RelayServer } from '../../relay/RelayServer.ts';
 import { DEMO_PROFILE_ID } from './profile-io.ts';
 
 export interface DemoEnvironmentOptions {
@@ -48,6 +47,11 @@ export class DemoEnvironment {
   }
 
   async #start(host: string): Promise<{ relay: RelayServer; site: { url: string; close(): Promise<void> } }> {
+    // Loaded when the demo first runs: a plain tunnel (and the app until then) carries neither.
+    const [{ RelayServer }, { startDemoSite }] = await Promise.all([
+      import('../../relay/RelayServer.ts'),
+      import('../../cli/demo-site.ts'),
+    ]);
     const make = (port: number): RelayServer =>
       new RelayServer({ port, bind: '127.0.0.1', domain: 'localhost', defaultHost: host });
     let relay = make(this.#opts.preferredRelayPort ?? 0);
