@@ -18,32 +18,9 @@ import { createUpstream } from './upstreams/index.ts';
 import { AccessPolicy, applyHeaderRules } from './access.ts';
 import { UpstreamError, type Upstream, type UpstreamRequest } from './upstreams/upstream.ts';
 import type { Backoff } from './backoff.ts';
+import type { TunnelSnapshot } from './shapes.ts';
 
-/** Live numbers of a tunnel. */
-export interface TunnelCounters {
-  requests: number;
-  inFlight: number;
-  /** Request body bytes received from visitors. */
-  bytesIn: number;
-  /** Response body bytes sent to visitors. */
-  bytesOut: number;
-  /** Median request duration over the last minute, ms (null without requests). */
-  p50Ms: number | null;
-  /** 95th percentile over the last minute, ms. */
-  p95Ms: number | null;
-}
-
-/** What a UI shows about a tunnel. */
-export interface TunnelSnapshot {
-  id: string;
-  name: string;
-  state: PhaseState;
-  /** Where visitors reach the tunnel. */
-  publicUrl: string;
-  /** The upstream, e.g. `http://127.0.0.1:3000`. */
-  target: string;
-  counters: TunnelCounters;
-}
+export type { TunnelCounters, TunnelSnapshot } from './shapes.ts';
 
 export interface TunnelOptions {
   /** Shared relay dispatcher (one per origin). */

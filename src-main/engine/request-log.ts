@@ -1,36 +1,8 @@
 import type { HeaderList } from './fpw-codec.ts';
 
-/** What a list of requests shows: small, cheap to push to a UI in batches. */
-export interface RequestSummary {
-  /** Porthole's own id for this record, unique per process. */
-  id: string;
-  /** The relay's id of the visitor request. */
-  relayId: string;
-  /** The tunnel (profile) this request came through. */
-  tunnelId: string;
-  /** When the worker received the request (ms since the epoch). */
-  startedAt: number;
-  /** Time from receipt to the end of the response body sent back, in ms; null while in flight. */
-  durationMs: number | null;
-  /** Time from receipt to the upstream's response headers, in ms; null if none arrived. */
-  upstreamMs: number | null;
-  visitorIp: string;
-  method: string;
-  /** Path and query as the visitor sent them. */
-  url: string;
-  /** Status sent back; null while in flight. */
-  status: number | null;
-  /** Real request body size in bytes. */
-  requestBytes: number;
-  /** Real response body size in bytes. */
-  responseBytes: number;
-  /** Why the request failed or was answered by Porthole itself, if it was. */
-  error: string | null;
-  /** The access rule that refused the request, if one did. */
-  refusedBy: 'ip-deny' | 'ip-allow' | 'basic-auth' | null;
-  /** For a replay, the id of the record it replayed. */
-  replayOf: string | null;
-}
+import type { RequestSummary } from './shapes.ts';
+
+export type { RequestSummary };
 
 /** A body preview: the first bytes of a body, and its real size. */
 export interface BodyPreview {

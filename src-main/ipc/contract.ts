@@ -5,6 +5,7 @@
 // in a browser) and plain types; no electron, no node:*.
 import { z } from 'zod';
 import { ProfileDraftSchema, type Profile } from '../engine/profile.ts';
+import type { PhaseState, RequestSummary, TunnelCounters, TunnelPhase, TunnelSnapshot } from '../engine/shapes.ts';
 import {
   isWebUrl,
   type CommandChannel,
@@ -63,47 +64,20 @@ export function fail(code: ErrorCode, message: string): { ok: false; error: Comm
 // ---------------------------------------------------------------------------------------------------
 // Values the engine sends
 
-/** A tunnel's phase, with what a person needs to know about it (the engine's `PhaseState`). */
-export type TunnelPhaseState =
-  | { phase: 'stopped' }
-  | { phase: 'starting' }
-  | { phase: 'online'; publicUrl: string; since: number }
-  | { phase: 'reconnecting'; attempt: number; nextRetryAt: number; lastError: string }
-  | { phase: 'failed'; reason: string };
+/** A tunnel's phase, with what a person needs to know about it (the engine's own type). */
+export type TunnelPhaseState = PhaseState;
 
 /** One of `stopped | starting | online | reconnecting | failed`. */
-export type TunnelPhase = TunnelPhaseState['phase'];
+export type { TunnelPhase };
 
 /** The one-word state of all tunnels together, as the tray icon shows it. */
 export type AggregateStatus = 'idle' | 'connecting' | 'online' | 'error';
 
-/** Live numbers of a tunnel. */
-export interface TunnelCounters {
-  /** Requests answered since the tunnel was created. */
-  requests: number;
-  /** Requests being answered now. */
-  inFlight: number;
-  /** Request body bytes received from visitors. */
-  bytesIn: number;
-  /** Response body bytes sent to visitors. */
-  bytesOut: number;
-  /** Median request duration over the last minute, ms (null without requests). */
-  p50Ms: number | null;
-  /** 95th percentile over the last minute, ms (null without requests). */
-  p95Ms: number | null;
-}
+/** Live numbers of a tunnel (the engine's own type). */
+export type { TunnelCounters };
 
-/** What a UI shows about a tunnel. */
-export interface TunnelView {
-  /** The id of the tunnel's profile. */
-  id: string;
-  name: string;
-  state: TunnelPhaseState;
-  /** Where visitors reach the tunnel (known before it is online, from the relay URL and host). */
-  publicUrl: string;
-  /** The upstream, e.g. `http://127.0.0.1:3000`. */
-  target: string;
-  counters: TunnelCounters;
+/** What a UI shows about a tunnel: the engine's snapshot and whether it starts with Porthole. */
+export interface TunnelView extends TunnelSnapshot {
   /** Started when Porthole starts. */
   autoStart: boolean;
 }
@@ -147,34 +121,8 @@ export interface ExportedFile {
   text: string;
 }
 
-/** What a request list shows; pushed to the UI in batches. */
-export interface RequestSummaryView {
-  /** Porthole's id for the record, unique while the app runs. */
-  id: string;
-  /** The relay's id of the visitor request. */
-  relayId: string;
-  tunnelId: string;
-  /** ms since the epoch. */
-  startedAt: number;
-  /** Receipt to the end of the response, ms; null while in flight. */
-  durationMs: number | null;
-  /** Receipt to the upstream's response head, ms; null if none arrived. */
-  upstreamMs: number | null;
-  visitorIp: string;
-  method: string;
-  /** Path and query as the visitor sent them. */
-  url: string;
-  /** Status sent back; null while in flight. */
-  status: number | null;
-  requestBytes: number;
-  responseBytes: number;
-  /** Why the request failed or was answered by Porthole itself. */
-  error: string | null;
-  /** The access rule that refused the request, if one did. */
-  refusedBy: 'ip-deny' | 'ip-allow' | 'basic-auth' | null;
-  /** For a replay, the id of the record it replayed. */
-  replayOf: string | null;
-}
+/** What a request list shows; pushed to the UI in batches (the engine's own summary). */
+export type RequestSummaryView = RequestSummary;
 
 /** The start of a body, base64, and its real size. */
 export interface BodyView {

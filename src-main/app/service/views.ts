@@ -5,13 +5,6 @@ import type { Profile } from '../../engine/profile.ts';
 import type { TunnelSnapshot } from '../../engine/Tunnel.ts';
 import type { BodyView, RequestDetail, RequestSummaryView, TunnelView } from '../../ipc/contract.ts';
 
-// The contract declares its own copies of the engine's snapshot and summary types (it cannot import
-// engine modules that need Node). These fail to compile the day the two drift apart.
-const _snapshotFits = (s: TunnelSnapshot): Omit<TunnelView, 'autoStart'> => s;
-const _summaryFits = (s: RequestSummary): RequestSummaryView => s;
-void _snapshotFits;
-void _summaryFits;
-
 export function tunnelView(snapshot: TunnelSnapshot, profile: Profile): TunnelView {
   return { ...snapshot, counters: { ...snapshot.counters }, autoStart: profile.autoStart };
 }

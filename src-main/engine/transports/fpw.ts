@@ -14,16 +14,8 @@ import {
   type VisitorRequest,
 } from '../fpw-codec.ts';
 
-/** The phases of a tunnel. */
-export type TunnelPhase = 'stopped' | 'starting' | 'online' | 'reconnecting' | 'failed';
-
-/** A phase with what a person needs to know about it. */
-export type PhaseState =
-  | { phase: 'stopped' }
-  | { phase: 'starting' }
-  | { phase: 'online'; publicUrl: string; since: number }
-  | { phase: 'reconnecting'; attempt: number; nextRetryAt: number; lastError: string }
-  | { phase: 'failed'; reason: string };
+export type { PhaseState, TunnelPhase } from '../shapes.ts';
+import type { PhaseState } from '../shapes.ts';
 
 /** What the worker sends back for one visitor request. */
 export interface Reply {
