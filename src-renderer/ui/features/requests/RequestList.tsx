@@ -10,6 +10,17 @@ import { StatusCode } from './StatusCode.tsx';
 
 export const ROW_HEIGHT = 30;
 
+/** The header of each column after the check box, in the order a row's cells come. */
+const COLUMNS = [
+  ['ph-col-time', 'requests.colTime'],
+  ['ph-col-method', 'requests.colMethod'],
+  ['ph-col-path', 'requests.colPath'],
+  ['ph-col-status', 'requests.colStatus'],
+  ['ph-col-duration ph-num', 'requests.colDuration'],
+  ['ph-col-size ph-num', 'requests.colSize'],
+  ['ph-col-ip', 'requests.colIp'],
+] as const;
+
 export interface RequestListProps {
   rows: readonly RequestSummaryView[];
   selectedId: string | null;
@@ -132,27 +143,11 @@ export function RequestList({ rows, selectedId, checked, onSelect, onToggleCheck
           <div role="columnheader" className="ph-col-check">
             <span className="ph-visually-hidden">{t('requests.colSelect')}</span>
           </div>
-          <div role="columnheader" className="ph-col-time">
-            {t('requests.colTime')}
-          </div>
-          <div role="columnheader" className="ph-col-method">
-            {t('requests.colMethod')}
-          </div>
-          <div role="columnheader" className="ph-col-path">
-            {t('requests.colPath')}
-          </div>
-          <div role="columnheader" className="ph-col-status">
-            {t('requests.colStatus')}
-          </div>
-          <div role="columnheader" className="ph-col-duration ph-num">
-            {t('requests.colDuration')}
-          </div>
-          <div role="columnheader" className="ph-col-size ph-num">
-            {t('requests.colSize')}
-          </div>
-          <div role="columnheader" className="ph-col-ip">
-            {t('requests.colIp')}
-          </div>
+          {COLUMNS.map(([className, label]) => (
+            <div key={className} role="columnheader" className={className}>
+              {t(label)}
+            </div>
+          ))}
         </div>
       </div>
       <div
