@@ -188,7 +188,7 @@ export class BodyCapture {
  * socket read, or of several reads joined), copied out; else the view itself. The log's byte budget
  * counts what a record shows, so a record must not keep more than that in memory.
  */
-export function detach(view: Buffer): Buffer {
+function detach(view: Buffer): Buffer {
   if (view.buffer.byteLength <= view.length * 2 + 4096) return view;
   const copy = Buffer.allocUnsafeSlow(view.length);
   view.copy(copy);
