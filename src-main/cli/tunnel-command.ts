@@ -1,4 +1,5 @@
 import { isIP } from 'node:net';
+import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { request } from 'undici';
 import { ConfProfileStore, MemoryProfileStore } from '../engine/ProfileStore.ts';
@@ -11,6 +12,7 @@ import { domainForRelay, generateHost, PUBLIC_FPW_RELAY, randomToken, type Profi
 import { pollUrl } from '../engine/transports/fpw.ts';
 import type { TunnelSnapshot } from '../engine/Tunnel.ts';
 import type { Command, InspectArg, TunnelArgs, UpstreamArg } from './args.ts';
+import { HostLeases } from './leases.ts';
 import { CliFailure, EXIT, Output, packageVersion } from './output.ts';
 
 function configStore(): ConfProfileStore {
@@ -44,19 +46,57 @@ async function relayDomain(relayUrl: string): Promise<string> {
   return isIP(name) || name === 'localhost' ? 'localhost' : name;
 }
 
-/** Picks host and token: flags, then FPW_HOST/FPW_TOKEN, then what this command used last time, then new ones. */
+/**
+ * Picks host and token: flags, then FPW_HOST/FPW_TOKEN, then what this command used last time, then
+ * new ones. A kept host that another porthole on this machine serves right now is not joined: this
+ * run gets its own (two processes on one host with different rules would let visitors past the
+ * stricter one; the relay refuses that too). An explicit host is the user's choice, and is kept
+ * apart from the command's own, so that a later run without it gets the command's host back.
+ */
 async function identityFor(
   relayUrl: string,
   target: string,
   args: TunnelArgs,
+  out: Output,
 ): Promise<{ host: string; token: string }> {
   const store = configStore();
-  const key = `${relayUrl} ${target}`;
-  const kept = store.identity(key);
+  const leases = new HostLeases(dirname(store.path));
   // An empty variable counts as unset.
-  const host = args.host || process.env['FPW_HOST'] || kept?.host || generateHost(await relayDomain(relayUrl));
-  const token = args.token || process.env['FPW_TOKEN'] || kept?.token || randomToken();
-  store.rememberIdentity(key, { host, token });
+  const explicitHost = args.host || process.env['FPW_HOST'] || undefined;
+  const explicitToken = args.token || process.env['FPW_TOKEN'] || undefined;
+  let host: string;
+  let token: string;
+  if (explicitHost) {
+    host = explicitHost;
+    const key = `${relayUrl} host:${host.toLowerCase()}`;
+    token = explicitToken || store.identity(key)?.token || randomToken();
+    store.rememberIdentity(key, { host, token });
+    const pid = leases.holder(relayUrl, host);
+    if (pid !== null) {
+      out.warn(
+        `Note: ${host} is also served by another porthole on this machine (pid ${pid}); visitors are shared ` +
+          'between the two, and the relay refuses this one if their access or header rules differ.',
+      );
+    }
+  } else {
+    const key = `${relayUrl} ${target}`;
+    const kept = store.identity(key);
+    const pid = kept ? leases.holder(relayUrl, kept.host) : null;
+    if (kept && pid !== null) {
+      host = generateHost(await relayDomain(relayUrl));
+      token = explicitToken || randomToken();
+      out.warn(
+        `${kept.host} is already served by another porthole on this machine (pid ${pid}), so this run gets ` +
+          `its own host, ${host}. To share that tunnel on purpose, run with --host ${kept.host} and the ` +
+          'same access and header rules.',
+      );
+    } else {
+      host = kept?.host ?? generateHost(await relayDomain(relayUrl));
+      token = explicitToken || kept?.token || randomToken();
+      store.rememberIdentity(key, { host, token });
+    }
+  }
+  leases.take(relayUrl, host);
   return { host, token };
 }
 
@@ -191,7 +231,7 @@ export async function runHttp(cmd: Extract<Command, { upstream: UpstreamArg }>):
   const out = new Output(cmd.tunnel.json);
   const relayUrl = cmd.tunnel.relay ?? PUBLIC_FPW_RELAY.url;
   checkRelayUrl(relayUrl);
-  const { host, token } = await identityFor(relayUrl, upstreamKey(cmd.upstream), cmd.tunnel);
+  const { host, token } = await identityFor(relayUrl, upstreamKey(cmd.upstream), cmd.tunnel, out);
   return runTunnel(out, profileFor('cli', cmd.upstream, relayUrl, host, token, cmd.tunnel), cmd.tunnel.inspect, (s) => {
     out.info(`Forwarding ${s.publicUrl} -> ${s.target}`, { event: 'online', publicUrl: s.publicUrl, target: s.target });
   });

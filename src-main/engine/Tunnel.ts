@@ -15,7 +15,7 @@ import { BodyCapture, RequestLog, type RequestRecord } from './request-log.ts';
 import { LatencyWindow } from './latency-window.ts';
 import { FpwTransport, type PhaseState, type Reply } from './transports/fpw.ts';
 import { createUpstream } from './upstreams/index.ts';
-import { AccessPolicy, applyHeaderRules } from './access.ts';
+import { AccessPolicy, applyHeaderRules, rulesDigest } from './access.ts';
 import { UpstreamError, type Upstream, type UpstreamRequest } from './upstreams/upstream.ts';
 import type { Backoff } from './backoff.ts';
 import type { TunnelSnapshot } from './shapes.ts';
@@ -97,6 +97,7 @@ export class Tunnel extends EventEmitter<TunnelEvents> {
       relayUrl: profile.relay.url,
       host: profile.relay.host,
       token: profile.relay.token,
+      rulesDigest: rulesDigest(profile.access, profile.headers, profile.relay.token),
       workers: profile.workers,
       ...(opts.dispatcher ? { dispatcher: opts.dispatcher } : {}),
       ...(opts.backoff ? { backoff: opts.backoff } : {}),
@@ -106,6 +107,7 @@ export class Tunnel extends EventEmitter<TunnelEvents> {
       handler: {
         request: (req, body, length) => this.#handle(req, body, length),
         malformed: (id, error) => this.#malformed(id, error),
+        stopping: (req) => this.#stoppingAnswer(req),
         cancel: () => {
           this.#cancel.abort(new Error('the tunnel stopped before the upstream answered'));
           this.#cancel = new AbortController();
@@ -231,11 +233,10 @@ export class Tunnel extends EventEmitter<TunnelEvents> {
         headers: decision.headers,
       });
     }
+    // Kept: a stop's cancel swaps the controller for the next run.
+    const cancel = this.#cancel.signal;
     try {
-      const res = await this.upstream.handle(
-        this.#upstreamRequest(req, captured, captured ? length : null),
-        this.#cancel.signal,
-      );
+      const res = await this.upstream.handle(this.#upstreamRequest(req, captured, captured ? length : null), cancel);
       record.upstreamMs = performance.now() - started;
       record.status = res.status;
       if (res.diagnostics) record.error = res.diagnostics;
@@ -278,6 +279,18 @@ export class Tunnel extends EventEmitter<TunnelEvents> {
         },
       };
     } catch (err) {
+      if (cancel.aborted) {
+        return this.#ownAnswer(
+          record,
+          started,
+          captured,
+          settleRequestBody,
+          502,
+          'Bad Gateway',
+          `Porthole tunnel "${this.profile.name}" stopped before the upstream answered.`,
+          { error: 'the tunnel stopped before the upstream answered' },
+        );
+      }
       const upstreamError =
         err instanceof UpstreamError
           ? err
@@ -414,6 +427,29 @@ export class Tunnel extends EventEmitter<TunnelEvents> {
       bodyLength: page.length,
       done: (e) => {
         settleRequestBody();
+        record.responseBytes = page.length;
+        record.responseBody = { bytes: page, size: page.length, truncated: false };
+        this.#finish(record, started, e);
+      },
+    };
+  }
+
+  /** A visitor request that reached the worker after the stop began: 503, logged, the upstream untouched. */
+  #stoppingAnswer(req: VisitorRequest): Reply {
+    const started = performance.now();
+    const record = this.#newRecord(req.id, req.method, req.path, req.ip, req.headers);
+    this.#counters.inFlight += 1;
+    record.status = 503;
+    record.error = 'the tunnel was stopping';
+    const page = errorPage(503, 'Service Unavailable', `Porthole tunnel "${this.profile.name}" is stopping.`);
+    const headers: HeaderMap = { 'content-type': HTML_TYPE, 'retry-after': '5' };
+    record.responseHeaders = headerListFromMap(headers);
+    return {
+      status: 503,
+      headers,
+      body: page,
+      bodyLength: page.length,
+      done: (e) => {
         record.responseBytes = page.length;
         record.responseBody = { bytes: page, size: page.length, truncated: false };
         this.#finish(record, started, e);

@@ -1,4 +1,4 @@
-import { timingSafeEqual, createHash } from 'node:crypto';
+import { timingSafeEqual, createHash, createHmac } from 'node:crypto';
 import { BlockList, isIPv4, isIPv6 } from 'node:net';
 import { appendHeader, type HeaderMap } from './fpw-codec.ts';
 
@@ -173,4 +173,29 @@ export function parseHeaderArg(arg: string): { name: string; value: string } {
   const name = colon === -1 ? '' : arg.slice(0, colon).trim();
   if (!/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(name)) throw new Error(`"${arg}" is not a header like "Name: value"`);
   return { name, value: arg.slice(colon + 1).trim() };
+}
+
+/**
+ * A digest of a tunnel's access and header rules, for Porthole's relay to compare the workers of one
+ * host (`fpw-rules`): an HMAC keyed by the host's token, so that it tells nothing about a password
+ * to whoever does not hold the token. Empty when there are no rules, as for any other FPW worker.
+ */
+export function rulesDigest(access: AccessRules, headers: HeaderRules, token: string): string {
+  const none =
+    !access.basicAuth.length &&
+    !access.allow.length &&
+    !access.deny.length &&
+    !headers.request.add.length &&
+    !headers.request.remove.length &&
+    !headers.response.add.length &&
+    !headers.response.remove.length;
+  if (none) return '';
+  const canonical = JSON.stringify({
+    basicAuth: access.basicAuth.map((c) => [c.user, c.password]).sort(),
+    allow: [...access.allow].sort(),
+    deny: [...access.deny].sort(),
+    request: [headers.request.add.map((h) => [h.name.toLowerCase(), h.value]), [...headers.request.remove].sort()],
+    response: [headers.response.add.map((h) => [h.name.toLowerCase(), h.value]), [...headers.response.remove].sort()],
+  });
+  return createHmac('sha256', token).update(canonical).digest('hex').slice(0, 32);
 }

@@ -33,6 +33,12 @@ export const FPW = {
   publicUrl: 'fpw-public-url',
   /** Porthole's extension: what a worker understands (`public-url`). */
   features: 'fpw-features',
+  /** Porthole's extension: a worker process's id, new at each start, so the relay can tell workers apart. */
+  worker: 'fpw-worker',
+  /** Porthole's extension: a digest of the worker's access and header rules (absent: no rules). */
+  rules: 'fpw-rules',
+  /** Porthole's extension: the worker is stopping and takes no new requests. */
+  close: 'fpw-close',
 } as const;
 
 /** The user agent every FPW worker sends; some relays check it. */

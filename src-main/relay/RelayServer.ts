@@ -60,6 +60,26 @@ export interface RelayOptions {
 interface Poll {
   res: ServerResponse;
   timer: NodeJS.Timeout;
+  worker: Worker;
+}
+
+/**
+ * One worker process of a host, as far as the relay can tell: Porthole's workers name themselves
+ * (`fpw-worker`, new at each start) and send a digest of their access and header rules
+ * (`fpw-rules`); every other worker is one anonymous worker with no rules.
+ */
+interface Worker {
+  id: string;
+  rules: string;
+  /** Polls of this worker held now. */
+  polls: number;
+  /** POSTs of this worker being read now. */
+  busy: number;
+  lastSeen: number;
+  /** It said it is stopping (`fpw-close`): it gets no new visitors. */
+  leaving: boolean;
+  /** Open connections of a named worker; when the last one closes after it said it is leaving, its visitors are answered. */
+  sockets: Set<Socket>;
 }
 
 interface Visitor {
@@ -72,6 +92,8 @@ interface Visitor {
   timer: NodeJS.Timeout | null;
   /** Set once a worker has taken the request. */
   id: string | null;
+  /** The worker that took it. */
+  worker: Worker | null;
   done: boolean;
   bytesOut: number;
   /** The start (or all) of a body of unknown length, read before dispatch. */
@@ -87,6 +109,7 @@ interface HostEntry {
   /** Worker POSTs currently being read (replies streaming in). */
   busy: number;
   lastSeen: number;
+  workers: Map<string, Worker>;
 }
 
 /** Answers a visitor sees, so that the README and the tests speak of the same thing. */
@@ -328,7 +351,19 @@ export class RelayServer {
     const host = normaliseHost(req.headers.host);
     const { ip, chain } = this.#visitorIp(req);
     let entry = this.#hosts.get(host);
-    const v: Visitor = { req, res, host, ip, chain, started, timer: null, id: null, done: false, bytesOut: 0 };
+    const v: Visitor = {
+      req,
+      res,
+      host,
+      ip,
+      chain,
+      started,
+      timer: null,
+      id: null,
+      worker: null,
+      done: false,
+      bytesOut: 0,
+    };
     res.on('finish', () => this.#logVisitor(v, res.statusCode));
     if (!entry) {
       if (req.method === 'GET' && (req.url === '/healthz' || req.url?.startsWith('/healthz?'))) {
@@ -439,11 +474,14 @@ export class RelayServer {
     if (v.done || res.destroyed) return;
     if (entry.polls.length) return this.#dispatch(entry, v);
     if (!this.#workerOnline(entry)) {
+      const stopping = [...entry.workers.values()].some((w) => w.leaving && this.#live(entry, w));
       return this.#page(
         res,
         503,
         'Service Unavailable',
-        `No worker is online for ${entry.host}. Start the tunnel and try again.`,
+        stopping
+          ? `The tunnel of ${entry.host} is stopping.`
+          : `No worker is online for ${entry.host}. Start the tunnel and try again.`,
         { 'retry-after': '5' },
       );
     }
@@ -491,13 +529,18 @@ export class RelayServer {
     return false;
   }
 
+  /** Whether a worker that has not said it is leaving serves the host. */
   #workerOnline(entry: HostEntry): boolean {
-    return (
-      entry.polls.length > 0 ||
-      entry.busy > 0 ||
-      entry.pending.size > 0 ||
-      this.#opts.now() - entry.lastSeen < ONLINE_WINDOW_MS
-    );
+    for (const w of entry.workers.values()) if (!w.leaving && this.#live(entry, w)) return true;
+    return false;
+  }
+
+  /** A worker is live while it has a poll held, a POST being read, a visitor waiting on it, or was seen lately. */
+  #live(entry: HostEntry, w: Worker): boolean {
+    if (w.busy > 0 || this.#opts.now() - w.lastSeen < ONLINE_WINDOW_MS) return true;
+    if (entry.polls.some((p) => p.worker === w)) return true;
+    for (const v of entry.pending.values()) if (v.worker === w) return true;
+    return false;
   }
 
   #logVisitor(v: Visitor, status: number): void {
@@ -536,6 +579,7 @@ export class RelayServer {
     if (v.timer) clearTimeout(v.timer);
     const id = newRequestId();
     v.id = id;
+    v.worker = poll.worker;
     entry.pending.set(id, v);
     v.timer = setTimeout(() => {
       entry.pending.delete(id);
@@ -666,34 +710,81 @@ export class RelayServer {
       req.resume();
       return this.#page(res, 403, 'Forbidden', `${host} is already claimed with another token.`);
     }
+    const workerId = firstValue(req.headers[FPW.worker]) ?? '';
+    const rules = firstValue(req.headers[FPW.rules]) ?? '';
+    let worker = entry?.workers.get(workerId);
+    if (entry && (!worker || !this.#live(entry, worker))) {
+      // A worker joining a host that others serve must enforce the same rules, or a visitor could
+      // get past a password by landing on the worker without one.
+      const e = entry;
+      const other = [...e.workers.values()].some(
+        (w) => w !== worker && !w.leaving && w.rules !== rules && this.#live(e, w),
+      );
+      if (other) {
+        req.resume();
+        this.#log(`${new Date().toISOString()} refused a worker of ${host} from ${peerAddress(req.socket)}: other rules`);
+        return this.#page(
+          res,
+          409,
+          'Conflict',
+          `${host} is served right now by a worker with different access or header rules (password, allowed ` +
+            'addresses, header changes). Two tunnels may share a host only with the same rules: stop the other ' +
+            'tunnel, give this one the same rules, or use another host.',
+        );
+      }
+    }
     if (!entry) {
-      entry = { host, token, polls: [], queue: [], pending: new Map(), busy: 0, lastSeen: this.#opts.now() };
+      entry = {
+        host,
+        token,
+        polls: [],
+        queue: [],
+        pending: new Map(),
+        busy: 0,
+        lastSeen: this.#opts.now(),
+        workers: new Map(),
+      };
       this.#hosts.set(host, entry);
       this.#log(`${new Date().toISOString()} claim ${host} by ${peerAddress(req.socket)}`);
     }
-    entry.lastSeen = this.#opts.now();
-    const final = req.headers['fpw-close'] !== undefined;
+    const now = this.#opts.now();
+    if (!worker) {
+      worker = { id: workerId, rules, polls: 0, busy: 0, lastSeen: now, leaving: false, sockets: new Set() };
+      entry.workers.set(workerId, worker);
+    } else if (!this.#live(entry, worker)) {
+      worker.rules = rules;
+    }
+    worker.lastSeen = now;
+    entry.lastSeen = now;
+    const final = req.headers[FPW.close] !== undefined;
+    if (workerId) this.#track(entry, worker, req.socket);
+    if (final) this.#leaving(entry, worker);
     const id = firstValue(req.headers[FPW.id]) ?? firstValue(req.headers[FPW.rid]);
     const status = req.headers[FPW.status];
     const visitor = id !== undefined && status !== undefined ? entry.pending.get(id) : undefined;
     const e = entry;
+    const w = worker;
     e.busy += 1;
+    w.busy += 1;
     let settled = false;
     let onAbort = (): void => undefined;
     req.once('close', () => {
       if (req.complete || settled) return;
       settled = true;
       e.busy -= 1;
+      w.busy -= 1;
       onAbort();
     });
     const afterBody = (): void => {
       if (settled) return;
       settled = true;
       e.busy -= 1;
+      w.busy -= 1;
       e.lastSeen = this.#opts.now();
+      w.lastSeen = e.lastSeen;
       if (res.destroyed) return;
-      if (final || this.#closing) return this.#answerIdle(res);
-      this.#hold(e, req, res);
+      if (final || w.leaving || this.#closing) return this.#answerIdle(res);
+      this.#hold(e, w, req, res);
     };
     if (!visitor) {
       // A plain poll, or a reply to a request that is already answered or unknown (after a restart,
@@ -765,8 +856,44 @@ export class RelayServer {
     });
   }
 
+  /**
+   * A worker said it is stopping: its held polls are answered, it gets no new visitors, and when no
+   * other worker serves the host, visitors waiting in the queue hear it at once.
+   */
+  #leaving(entry: HostEntry, worker: Worker): void {
+    if (worker.leaving) return;
+    worker.leaving = true;
+    this.#log(`${new Date().toISOString()} worker of ${entry.host} is stopping`);
+    for (const poll of entry.polls.filter((p) => p.worker === worker)) {
+      entry.polls.splice(entry.polls.indexOf(poll), 1);
+      this.#release(poll);
+    }
+    if (this.#workerOnline(entry)) return;
+    for (const v of entry.queue.splice(0)) {
+      this.#fail(v, 503, 'Service Unavailable', `The tunnel of ${entry.host} is stopping.`);
+    }
+  }
+
+  /**
+   * Follows a named worker's connections: once it has said it is leaving and the last one closes,
+   * the visitors it had taken will never get an answer, and hear so at once.
+   */
+  #track(entry: HostEntry, worker: Worker, socket: Socket): void {
+    if (worker.sockets.has(socket)) return;
+    worker.sockets.add(socket);
+    socket.once('close', () => {
+      worker.sockets.delete(socket);
+      if (!worker.leaving || worker.sockets.size > 0) return;
+      for (const [id, v] of entry.pending) {
+        if (v.worker !== worker) continue;
+        entry.pending.delete(id);
+        this.#fail(v, 502, 'Bad Gateway', `The tunnel of ${entry.host} stopped before it answered.`);
+      }
+    });
+  }
+
   /** Keeps a worker's POST open until a visitor comes, or answers it idle after the hold time. */
-  #hold(entry: HostEntry, req: IncomingMessage, res: ServerResponse): void {
+  #hold(entry: HostEntry, worker: Worker, req: IncomingMessage, res: ServerResponse): void {
     const socket = req.socket;
     if (!this.#seenSockets.has(socket) && String(req.headers[FPW.features] ?? '').includes('public-url')) {
       // Porthole's extension: a Porthole worker's first poll on a connection is answered at once with
@@ -778,6 +905,7 @@ export class RelayServer {
     }
     const poll: Poll = {
       res,
+      worker,
       timer: setTimeout(() => {
         const i = entry.polls.indexOf(poll);
         if (i !== -1) entry.polls.splice(i, 1);
@@ -812,6 +940,10 @@ export class RelayServer {
   #expire(): void {
     const now = this.#opts.now();
     for (const [host, e] of this.#hosts) {
+      // Workers that stopped long ago are forgotten (each start of a Porthole worker is a new one).
+      for (const [id, w] of e.workers) {
+        if (w.sockets.size === 0 && now - w.lastSeen > this.#opts.claimGraceMs && !this.#live(e, w)) e.workers.delete(id);
+      }
       if (e.polls.length || e.busy || e.pending.size || e.queue.length) continue;
       if (now - e.lastSeen > this.#opts.claimGraceMs) {
         this.#hosts.delete(host);

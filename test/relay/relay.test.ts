@@ -151,9 +151,11 @@ describe('a claimed host without a worker', () => {
     await tunnel.stop(0);
     await until(() => hostState(relay, host)?.polls === 0, 'the held polls to close');
 
-    // Within the online window a visitor waits in the queue for a worker that may come back.
+    // The worker said it was stopping (fpw-close): a visitor hears so at once, rather than waiting in
+    // the queue for a worker that may come back.
     const waiting = await visit(relay.port, host, { path: '/early' });
-    expect(waiting.status).toBe(504);
+    expect(waiting.status).toBe(503);
+    expect(waiting.body.toString()).toContain(`The tunnel of ${host} is stopping.`);
 
     offset += 5_001;
     const r = await visit(relay.port, host, { path: '/down' });

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Readable } from 'node:stream';
 import { Agent, EnvHttpProxyAgent, type Dispatcher } from 'undici';
@@ -41,6 +42,8 @@ export interface RequestHandler {
   request(req: VisitorRequest, body: Readable | null, bodyLength: number | null): Promise<Reply>;
   /** Answers a poll whose visitor request could not be understood. */
   malformed(id: string, error: string): Reply;
+  /** Answers a visitor request that arrived after the tunnel began to stop (a 503, at once). */
+  stopping(req: VisitorRequest): Reply;
   /** Cuts short the upstream requests still running (the stop's grace period is over). */
   cancel?(): void;
 }
@@ -52,6 +55,11 @@ export interface FpwTransportOptions {
   host: string;
   /** The secret that claims the host. */
   token: string;
+  /**
+   * A digest of the tunnel's access and header rules, sent with every poll (`fpw-rules`) so that
+   * Porthole's relay refuses workers of one host with different rules. @default '' (no rules)
+   */
+  rulesDigest?: string;
   /** Concurrent long-polls. @default 8 */
   workers?: number;
   handler: RequestHandler;
@@ -79,6 +87,10 @@ type PreparedReply = Reply & { id: string; headerJson: string; bodyFailed?: Erro
 
 const REFUSED = new Set([400, 401, 403, 404, 409]);
 const LOST_WINDOW_MS = 2000;
+/** How long a stop waits for Porthole's relay to acknowledge `fpw-close`. */
+const CLOSE_NOTICE_MS = 1000;
+/** How long the answers that cancelling the upstream produced get to reach the relay. */
+const LAST_REPLIES_MS = 1000;
 /** An idle answer sooner than this after the poll went out was not held. */
 const FAST_IDLE_MS = 20;
 
@@ -150,6 +162,8 @@ export class FpwTransport {
   #slots = new Set<Slot>();
   #loops: Promise<void>[] = [];
   #publicUrl: string;
+  /** This run's name for Porthole's relay (`fpw-worker`), new at each start. */
+  #workerId = '';
 
   constructor(opts: FpwTransportOptions) {
     this.#opts = opts;
@@ -181,6 +195,7 @@ export class FpwTransport {
     // A stop aborted the old ones: a fresh wake-up signal, and a fresh agent when it is ours.
     this.#wake = new AbortController();
     this.#knowsUrl = false;
+    this.#workerId = randomBytes(12).toString('hex');
     if (this.#ownsDispatcher && this.#dispatcherClosed) {
       this.#dispatcher = relayDispatcher(this.#opts.pollTimeoutMs);
       this.#dispatcherClosed = false;
@@ -199,17 +214,39 @@ export class FpwTransport {
     if (!this.#running) return;
     this.#stopping = true;
     this.#wake.abort();
+    // Porthole's relay is told first: it sends this worker no new visitor and answers its held polls,
+    // so that none is cut while a request is on its way in it. Other relays only see polls end.
+    if (this.#knowsUrl) await this.#sayLeaving();
     for (const slot of this.#slots) if (slot.polling && !slot.carriesReply) slot.controller.abort(new Stopped());
     const all = Promise.allSettled(this.#loops);
-    const timer = sleep(graceMs, undefined, { ref: false });
-    await Promise.race([all, timer]);
-    // The grace is over: what is still waiting on the upstream is cut short.
+    await Promise.race([all, sleep(graceMs, undefined, { ref: false })]);
+    // The grace is over: what is still waiting on the upstream is cut short, and the 502s that this
+    // gives get a moment to reach the relay, so that no visitor waits for the relay's own timeout.
     this.#opts.handler.cancel?.();
+    await Promise.race([all, sleep(LAST_REPLIES_MS, undefined, { ref: false })]);
     for (const slot of this.#slots) slot.controller.abort(new Stopped());
     await all;
     this.#running = false;
     await this.#closeDispatcher();
     if (this.#state.phase !== 'failed') this.#setState({ phase: 'stopped' });
+  }
+
+  /** Tells the relay this worker is stopping (`fpw-close` on an empty POST), waiting a moment for its answer. */
+  async #sayLeaving(): Promise<void> {
+    const signal = AbortSignal.timeout(CLOSE_NOTICE_MS);
+    try {
+      const res = await dispatchRequest(this.#dispatcher, {
+        method: 'POST',
+        origin: this.#url.origin,
+        path: this.#url.pathname + this.#url.search,
+        headers: this.#headers(null, true),
+        body: null,
+        signal,
+      });
+      await drain(res.body);
+    } catch {
+      // The relay is gone or slow: the polls end anyway.
+    }
   }
 
   async #closeDispatcher(): Promise<void> {
@@ -288,7 +325,9 @@ export class FpwTransport {
       [FPW.token]: this.#opts.token,
       'user-agent': FPW_USER_AGENT,
       'content-type': 'application/octet-stream',
+      [FPW.worker]: this.#workerId,
     };
+    if (this.#opts.rulesDigest) h[FPW.rules] = this.#opts.rulesDigest;
     // Porthole's relay then answers the first poll on a connection at once, with the public URL. Only
     // until it has: behind a proxy that opens a connection per request every poll would be "first".
     if (!this.#knowsUrl) h[FPW.features] = 'public-url';
@@ -304,7 +343,7 @@ export class FpwTransport {
       h['content-length'] = '0';
     }
     // Porthole's relay answers a final reply at once instead of holding it as a poll.
-    if (final) h['fpw-close'] = '1';
+    if (final) h[FPW.close] = '1';
     return h;
   }
 
@@ -399,10 +438,17 @@ export class FpwTransport {
           const body = length === 0 || res.body === null || Buffer.isBuffer(res.body) ? null : res.body;
           if (body === null) await drain(res.body);
           let r: Reply;
-          try {
-            r = await this.#opts.handler.request(answer.request, body, length);
-          } catch (err) {
-            r = this.#opts.handler.malformed(answer.request.id, (err as Error).message);
+          if (this.#stopping) {
+            // It came after the stop began: a 503 at once, not a new upstream request. The body is
+            // read off, so that the connection (and the reply on it) stays usable.
+            if (body) await drain(body).catch(() => undefined);
+            r = this.#opts.handler.stopping(answer.request);
+          } else {
+            try {
+              r = await this.#opts.handler.request(answer.request, body, length);
+            } catch (err) {
+              r = this.#opts.handler.malformed(answer.request.id, (err as Error).message);
+            }
           }
           if (body) {
             // An upstream may answer while it still reads the request (an echo streams one into the
