@@ -8,19 +8,7 @@ export class UsageError extends Error {
   override name = 'UsageError';
 }
 
-export const USAGE = `Usage: porthole <command> [options]
-
-Commands:
-  http <port|url>    Put a local HTTP(S) service on the internet through a relay
-  fastcgi <addr> --root DIR
-                     Put a PHP app on the internet: talk FastCGI straight to PHP-FPM at host:port,
-                     a port, or a unix socket (/path or unix:/path); DIR is the document root
-  folder <dir>       Share a folder (listing, ranges, caching headers; dotfiles hidden)
-  demo               Run a relay, a demo site and a tunnel to it, all on this machine
-  relay              Run a relay that workers (Porthole's or any FPW worker) connect to
-  help               Show this help
-
-Tunnel options (http, demo):
+const TUNNEL_HELP = `Tunnel options:
   --relay URL        Relay to poll; {host} stands for the host (default: the public FPW relay, https://{host}/)
   --host NAME        Full public host name, e.g. my-app.28820.com (default: $FPW_HOST, else a five-word name, kept)
   --token TOKEN      Secret that claims the host (default: $FPW_TOKEN, else a random one, kept)
@@ -37,23 +25,121 @@ Tunnel options (http, demo):
   --remove-request-header NAME      Remove a header from requests (repeatable)
   --response-header "Name: value"   Add a header to responses to visitors (repeatable)
   --remove-response-header NAME     Remove a header from responses (repeatable)
-  --insecure-upstream               http: accept an https:// upstream's invalid certificate
+`;
 
-fastcgi options:     --root DIR (required)  --index FILE (default index.php)
-                     --remote-root DIR (the document root as PHP-FPM sees it, e.g. in a container)
-folder options:      --dotfiles (serve .env, .git...)  --no-listing
-
-Relay options (relay; demo takes --port and --bind):
-  --port N           Port to listen on (default 8080; 0 picks a free one; demo: a free one)
+const RELAY_HELP = `Relay options:
+  --port N           Port to listen on (default 8080; 0 picks a free one)
   --bind ADDR        Address to listen on (default 127.0.0.1)
   --domain D         Only hosts that are D or under D may be claimed
   --tokens FILE      Only the tokens in FILE (one per line, # comments) may claim hosts
   --trust-proxy CIDR Believe X-Forwarded-For from these proxies (repeatable)
   --default-host H   Visitors whose Host matches no tunnel go to H
   --cert FILE --key FILE   Serve HTTPS
-
-Exit codes: 0 stopped by a signal, 1 failure, 2 usage error, 3 the relay refused the claim.
+  --json             Print events and requests as NDJSON
 `;
+
+const EXIT_HELP = 'Exit codes: 0 stopped by a signal, 1 failure, 2 usage error, 3 the relay refused the claim.\n';
+
+/** Each command's own usage: `porthole <command> --help`. */
+export const COMMAND_HELP = {
+  http: `Usage: porthole http <port|host:port|url> [options]
+
+Put a local HTTP(S) service on the internet through a relay: 3000 is http://127.0.0.1:3000,
+localhost:8080 is http://localhost:8080, or give a whole http:// or https:// URL.
+
+${TUNNEL_HELP}  --insecure-upstream               Accept an https:// upstream's invalid certificate
+
+${EXIT_HELP}`,
+  fastcgi: `Usage: porthole fastcgi <addr> --root DIR [options]
+
+Put a PHP app on the internet: talk FastCGI straight to PHP-FPM at host:port, a port, or a unix
+socket (/path or unix:/path); DIR is the document root.
+
+fastcgi options:
+  --root DIR         The document root (required; it must exist)
+  --index FILE       The front controller (default index.php)
+  --remote-root DIR  The document root as PHP-FPM sees it (e.g. in a container)
+
+${TUNNEL_HELP}
+${EXIT_HELP}`,
+  folder: `Usage: porthole folder <dir> [options]
+
+Share a folder (listing, ranges, caching headers; dotfiles hidden). The folder must exist.
+
+folder options:
+  --dotfiles         Serve .env, .git and other dotfiles
+  --no-listing       No listing page for folders without an index.html
+
+${TUNNEL_HELP}
+${EXIT_HELP}`,
+  demo: `Usage: porthole demo [options]
+
+Run a relay, a demo site and a tunnel to it, all on this machine, with the inspector. The demo keeps
+its host and port, and what you change in its inspector, from one run to the next.
+
+demo options:
+  --port N           The relay's port (default: the last run's, else a free one)
+  --bind ADDR        Address to listen on (default 127.0.0.1)
+
+${TUNNEL_HELP}
+${EXIT_HELP}`,
+  relay: `Usage: porthole relay [options]
+
+Run a relay that workers (Porthole's or any FPW worker) connect to.
+
+${RELAY_HELP}
+${EXIT_HELP}`,
+  start: `Usage: porthole start <name> [--inspect[=ADDR]] [--json]
+
+Start a saved profile (made in the inspector, or brought by porthole import) by its name or id.
+What the inspector changes in it is saved.
+
+${EXIT_HELP}`,
+  list: `Usage: porthole list [--json]
+
+List the saved profiles: name, public URL, local service, and whether a porthole on this machine
+runs it now.
+`,
+  import: `Usage: porthole import <file>
+
+Add the profiles of an export file (from the desktop app or porthole export) to the saved profiles.
+A file without secrets gets new ones (a new token, random passwords): set them again before use.
+`,
+  export: `Usage: porthole export [name...] [--secrets] [--out FILE]
+
+Write the saved profiles (all, or those named) as an export file the desktop app imports, to stdout
+or FILE. Tokens and passwords are left out unless --secrets is given.
+`,
+} as const;
+
+export type HelpTopic = keyof typeof COMMAND_HELP;
+
+export const USAGE = `Usage: porthole <command> [options]
+
+Commands:
+  http <port|host:port|url>
+                     Put a local HTTP(S) service on the internet through a relay
+  fastcgi <addr> --root DIR
+                     Put a PHP app on the internet: talk FastCGI straight to PHP-FPM at host:port,
+                     a port, or a unix socket (/path or unix:/path); DIR is the document root
+  folder <dir>       Share a folder (listing, ranges, caching headers; dotfiles hidden)
+  demo               Run a relay, a demo site and a tunnel to it, all on this machine
+  relay              Run a relay that workers (Porthole's or any FPW worker) connect to
+  start <name>       Start a saved profile
+  list               List the saved profiles
+  import <file>      Import profiles from an export file (the desktop app's, or porthole export's)
+  export [name...]   Write saved profiles to an export file
+  help [command]     Show this help, or a command's (also: porthole <command> --help)
+
+${TUNNEL_HELP}  --insecure-upstream               http: accept an https:// upstream's invalid certificate
+
+fastcgi options:     --root DIR (required)  --index FILE (default index.php)
+                     --remote-root DIR (the document root as PHP-FPM sees it, e.g. in a container)
+folder options:      --dotfiles (serve .env, .git...)  --no-listing
+
+${RELAY_HELP}demo takes --port and --bind too.
+
+${EXIT_HELP}`;
 
 const TUNNEL_OPTIONS = {
   relay: { type: 'string' },
@@ -122,8 +208,12 @@ export type UpstreamArg =
   | { kind: 'folder'; root: string; dotfiles: boolean; listing: boolean };
 
 export type Command =
-  | { name: 'help' }
+  | { name: 'help'; topic?: HelpTopic }
   | { name: 'version' }
+  | { name: 'start'; profile: string; inspect: InspectArg | null; json: boolean }
+  | { name: 'list'; json: boolean }
+  | { name: 'import'; file: string }
+  | { name: 'export'; names: string[]; secrets: boolean; out: string | undefined }
   | { name: 'http' | 'fastcgi' | 'folder'; upstream: UpstreamArg; tunnel: TunnelArgs }
   | { name: 'demo'; port: number; bind: string; tunnel: TunnelArgs }
   | {
@@ -212,11 +302,15 @@ export function parseTarget(raw: string): string {
     if (port < 1 || port > 65535) throw new UsageError(`port ${raw} is out of range (1-65535)`);
     return `http://127.0.0.1:${port}`;
   }
+  const expected = 'expected a port (3000), host:port (localhost:3000) or a URL (http://127.0.0.1:3000)';
+  const hasScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(raw);
+  // A bare word ("notaport") is a typo far more often than a host on port 80.
+  if (!hasScheme && !raw.includes(':')) throw new UsageError(`"${raw}" is not a target: ${expected}`);
   let url: URL;
   try {
-    url = new URL(/^[a-z][a-z0-9+.-]*:\/\//i.test(raw) ? raw : `http://${raw}`);
+    url = new URL(hasScheme ? raw : `http://${raw}`);
   } catch {
-    throw new UsageError(`"${raw}" is neither a port nor a URL (try 3000 or http://127.0.0.1:3000)`);
+    throw new UsageError(`"${raw}" is not a target: ${expected}`);
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
     throw new UsageError(`"${raw}" is not an http:// or https:// URL`);
@@ -265,15 +359,52 @@ function takeInspect(args: string[], byDefault: boolean): { rest: string[]; insp
   return { rest, inspect };
 }
 
+function isTopic(name: string | undefined): name is HelpTopic {
+  return name !== undefined && Object.hasOwn(COMMAND_HELP, name);
+}
+
 export function parseCommand(argv: string[]): Command {
   const [name, ...all] = argv;
+  // `porthole http --help`: the command's own usage, whatever else is on the line.
+  if (isTopic(name) && all.some((a) => a === '--help' || a === '-h')) return { name: 'help', topic: name };
   const { rest, inspect } = takeInspect(all, name === 'demo');
   switch (name) {
     case undefined:
     case 'help':
     case '--help':
-    case '-h':
-      return { name: 'help' };
+    case '-h': {
+      const topic = all[0];
+      if (topic === undefined) return { name: 'help' };
+      if (!isTopic(topic)) throw new UsageError(`no help for "${topic}": it is not a command`);
+      return { name: 'help', topic };
+    }
+    case 'start': {
+      const { values, positionals } = parse(rest, { json: { type: 'boolean' } }, 1);
+      if (!positionals[0]) throw new UsageError('start needs the name of a saved profile (porthole list shows them)');
+      return { name: 'start', profile: positionals[0], inspect, json: values.json === true };
+    }
+    case 'list': {
+      const { values } = parse(rest, { json: { type: 'boolean' } }, 0);
+      return { name: 'list', json: values.json === true };
+    }
+    case 'import': {
+      const { positionals } = parse(rest, {}, 1);
+      if (!positionals[0]) throw new UsageError('import needs the export file to read');
+      return { name: 'import', file: resolve(positionals[0]) };
+    }
+    case 'export': {
+      const { values, positionals } = parse(
+        rest,
+        { secrets: { type: 'boolean' }, out: { type: 'string' } },
+        Number.MAX_SAFE_INTEGER,
+      );
+      return {
+        name: 'export',
+        names: positionals,
+        secrets: values.secrets === true,
+        out: values.out === undefined ? undefined : resolve(values.out),
+      };
+    }
     case '--version':
     case '-v':
     case 'version':

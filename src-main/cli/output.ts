@@ -30,7 +30,8 @@ export class Output {
   info(text: string, event?: Record<string, unknown>): void {
     if (this.json) {
       if (event) this.#write(`${JSON.stringify({ time: new Date().toISOString(), ...event })}\n`);
-    } else {
+    } else if (text) {
+      // An event with nothing to say to a person (a reconnect, already told on stderr) prints nothing.
       this.#write(`${text}\n`);
     }
   }

@@ -1,23 +1,40 @@
+import { createHash } from 'node:crypto';
 import { isIP } from 'node:net';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { request } from 'undici';
-import { ConfProfileStore, MemoryProfileStore } from '../engine/ProfileStore.ts';
+import { ConfProfileStore, MemoryProfileStore, type ProfileStore } from '../engine/ProfileStore.ts';
 import { PortholeService } from '../app/service/PortholeService.ts';
-import { MemorySettingsStore } from '../app/service/SettingsStore.ts';
+import { ConfSettingsStore, MemorySettingsStore, type SettingsStore } from '../app/service/SettingsStore.ts';
 import type { AppInfo } from '../ipc/contract.ts';
 import type { InspectorServer } from './inspector/InspectorServer.ts';
 import { TunnelManager } from '../engine/TunnelManager.ts';
-import { domainForRelay, generateHost, PUBLIC_FPW_RELAY, randomToken, type ProfileInput } from '../engine/profile.ts';
+import {
+  domainForRelay,
+  generateHost,
+  PUBLIC_FPW_RELAY,
+  randomToken,
+  type Profile,
+  type ProfileInput,
+} from '../engine/profile.ts';
 import { pollUrl } from '../engine/transports/fpw.ts';
 import type { TunnelSnapshot } from '../engine/Tunnel.ts';
 import type { Command, InspectArg, TunnelArgs, UpstreamArg } from './args.ts';
 import { HostLeases } from './leases.ts';
 import { CliFailure, EXIT, Output, packageVersion } from './output.ts';
 
-function configStore(): ConfProfileStore {
+function configDirOption(): { cwd?: string } {
   const dir = process.env['PORTHOLE_CONFIG_DIR'];
-  return new ConfProfileStore(dir ? { cwd: dir } : {});
+  return dir ? { cwd: dir } : {};
+}
+
+export function configStore(): ConfProfileStore {
+  return new ConfProfileStore(configDirOption());
+}
+
+/** The folder of Porthole's config file. */
+export function configDir(): string {
+  return dirname(configStore().path);
 }
 
 /** The domain a relay gives its hosts: asked from Porthole's relay, else guessed from its address. */
@@ -58,8 +75,10 @@ async function identityFor(
   target: string,
   args: TunnelArgs,
   out: Output,
+  domain?: string,
 ): Promise<{ host: string; token: string }> {
   const store = configStore();
+  const newHost = async (): Promise<string> => generateHost(domain ?? (await relayDomain(relayUrl)));
   const leases = new HostLeases(dirname(store.path));
   // An empty variable counts as unset.
   const explicitHost = args.host || process.env['FPW_HOST'] || undefined;
@@ -83,7 +102,7 @@ async function identityFor(
     const kept = store.identity(key);
     const pid = kept ? leases.holder(relayUrl, kept.host) : null;
     if (kept && pid !== null) {
-      host = generateHost(await relayDomain(relayUrl));
+      host = await newHost();
       token = explicitToken || randomToken();
       out.warn(
         `${kept.host} is already served by another porthole on this machine (pid ${pid}), so this run gets ` +
@@ -91,7 +110,7 @@ async function identityFor(
           'same access and header rules.',
       );
     } else {
-      host = kept?.host ?? generateHost(await relayDomain(relayUrl));
+      host = kept?.host ?? (await newHost());
       token = explicitToken || kept?.token || randomToken();
       store.rememberIdentity(key, { host, token });
     }
@@ -134,6 +153,51 @@ function upstreamKey(u: UpstreamArg): string {
   }
 }
 
+/**
+ * How an inspector run keeps the command's tunnel: under `key`, as a profile that is used again while
+ * the command line (`fingerprint`) is the same, so that what the inspector changed in it outlives a
+ * restart; `fresh` fields always come from this run (the demo's relay and site addresses).
+ */
+interface Persist {
+  key: string;
+  fingerprint: string;
+  fresh?: (saved: Profile) => ProfileInput;
+  /** Saved with the command (the demo's relay port). */
+  port?: number;
+}
+
+/** The stores of a run: with the inspector, the headless store (profiles and settings survive a restart); else memory. */
+async function storesFor(
+  profile: ProfileInput,
+  inspect: InspectArg | null,
+  persist: Persist | null,
+): Promise<{ profiles: ProfileStore; settings: SettingsStore; run: Profile }> {
+  if (!inspect || !persist) {
+    const profiles = new MemoryProfileStore();
+    return { profiles, settings: new MemorySettingsStore(), run: await saveOrExplain(profiles, profile) };
+  }
+  const store = configStore();
+  const settings = new ConfSettingsStore(configDirOption());
+  const record = store.command(persist.key);
+  const saved = record && record.fingerprint === persist.fingerprint ? await store.get(record.profileId) : undefined;
+  const input = saved ? (persist.fresh?.(saved) ?? saved) : { ...profile, id: record?.profileId ?? profile.id };
+  const run = await saveOrExplain(store, input);
+  store.rememberCommand(persist.key, {
+    profileId: run.id,
+    fingerprint: persist.fingerprint,
+    ...(persist.port !== undefined ? { port: persist.port } : {}),
+  });
+  return { profiles: store, settings, run };
+}
+
+async function saveOrExplain(store: ProfileStore, profile: unknown): Promise<Profile> {
+  try {
+    return await store.save(profile);
+  } catch (err) {
+    throw new CliFailure((err as Error).message, EXIT.usage);
+  }
+}
+
 /** Runs tunnels until a signal; resolves with the exit code. */
 async function runTunnel(
   out: Output,
@@ -141,6 +205,7 @@ async function runTunnel(
   inspect: InspectArg | null,
   onOnline: (s: TunnelSnapshot) => void,
   cleanup: () => Promise<void> = async () => undefined,
+  persist: Persist | null = null,
 ): Promise<number> {
   // Without the inspector nothing can ever read the request log, so none is kept: no bodies held for
   // previews or replays, no records for the garbage collector to carry (npm run bench: the worker's
@@ -148,17 +213,12 @@ async function runTunnel(
   const manager = new TunnelManager(
     inspect ? {} : { tunnel: { log: { maxEntries: 0 }, previewBytes: 0, replayCapBytes: 0 } },
   );
-  // The tunnels of one run live in memory, behind the same service the desktop app binds to IPC, so
-  // that the inspector speaks the same contract.
-  const profiles = new MemoryProfileStore();
-  let saved;
-  try {
-    saved = await profiles.save(profile);
-  } catch (err) {
-    throw new CliFailure((err as Error).message, EXIT.usage);
-  }
-  const service = new PortholeService({ manager, profiles, settings: new MemorySettingsStore(), info: headlessInfo });
-  await service.load();
+  // The tunnels of a run sit behind the same service the desktop app binds to IPC, so that the
+  // inspector speaks the same contract. With the inspector they are the saved profiles (what it
+  // creates and edits is kept), and only this run's tunnel starts.
+  const { profiles, settings, run: saved } = await storesFor(profile, inspect, persist);
+  const service = new PortholeService({ manager, profiles, settings, info: headlessInfo });
+  await service.load({ autoStart: false });
   const tunnel = manager.get(saved.id)!;
   let inspector: InspectorServer | null = null;
   if (inspect) {
@@ -231,10 +291,54 @@ export async function runHttp(cmd: Extract<Command, { upstream: UpstreamArg }>):
   const out = new Output(cmd.tunnel.json);
   const relayUrl = cmd.tunnel.relay ?? PUBLIC_FPW_RELAY.url;
   checkRelayUrl(relayUrl);
-  const { host, token } = await identityFor(relayUrl, upstreamKey(cmd.upstream), cmd.tunnel, out);
-  return runTunnel(out, profileFor('cli', cmd.upstream, relayUrl, host, token, cmd.tunnel), cmd.tunnel.inspect, (s) => {
-    out.info(`Forwarding ${s.publicUrl} -> ${s.target}`, { event: 'online', publicUrl: s.publicUrl, target: s.target });
-  });
+  const target = upstreamKey(cmd.upstream);
+  const { host, token } = await identityFor(relayUrl, target, cmd.tunnel, out);
+  // One saved profile per command and host (a run diverted to its own host has its own).
+  const key = `${relayUrl} ${target} @${host}`;
+  const profile = profileFor(commandProfileId(key), cmd.upstream, relayUrl, host, token, cmd.tunnel);
+  const persist: Persist = { key, fingerprint: fingerprintOf(cmd.name, cmd.upstream, relayUrl, cmd.tunnel) };
+  return runTunnel(
+    out,
+    profile,
+    cmd.tunnel.inspect,
+    (s) => {
+      out.info(`Forwarding ${s.publicUrl} -> ${s.target}`, { event: 'online', publicUrl: s.publicUrl, target: s.target });
+    },
+    undefined,
+    persist,
+  );
+}
+
+/** Starts a saved profile by name (or id); what the inspector changes in it is saved. */
+export async function runStart(cmd: Extract<Command, { name: 'start' }>): Promise<number> {
+  const out = new Output(cmd.json);
+  const store = configStore();
+  const all = await store.list();
+  const profile = all.find((p) => p.id === cmd.profile) ?? all.find((p) => p.name === cmd.profile);
+  if (!profile) {
+    throw new CliFailure(
+      `no saved profile is named "${cmd.profile}"${all.length ? ` (porthole list shows the ${all.length} there are)` : ' (there are none: porthole import adds some)'}`,
+    );
+  }
+  const leases = new HostLeases(configDir());
+  const pid = leases.holder(profile.relay.url, profile.relay.host);
+  if (pid !== null) {
+    out.warn(
+      `Note: ${profile.relay.host} is also served by another porthole on this machine (pid ${pid}); visitors are shared between the two.`,
+    );
+  }
+  leases.take(profile.relay.url, profile.relay.host);
+  const persist: Persist = { key: `profile:${profile.id}`, fingerprint: 'saved profile' };
+  return runTunnel(
+    out,
+    profile,
+    cmd.inspect,
+    (s) => {
+      out.info(`Forwarding ${s.publicUrl} -> ${s.target}`, { event: 'online', publicUrl: s.publicUrl, target: s.target });
+    },
+    undefined,
+    persist,
+  );
 }
 
 function checkRelayUrl(relayUrl: string): void {
@@ -246,6 +350,19 @@ function checkRelayUrl(relayUrl: string): void {
   }
 }
 
+/** The id of a command's saved profile: stable for the command, safe in file names. */
+function commandProfileId(key: string): string {
+  return `cmd-${createHash('sha256').update(key).digest('hex').slice(0, 12)}`;
+}
+
+/** A command line's options as text, without those that change nothing about the tunnel. */
+function fingerprintOf(name: string, upstream: UpstreamArg | null, relayUrl: string | null, args: TunnelArgs): string {
+  const { inspect: _inspect, json: _json, ...tunnel } = args;
+  void _inspect;
+  void _json;
+  return JSON.stringify({ name, upstream, relayUrl, tunnel });
+}
+
 export async function runDemo(cmd: Extract<Command, { name: 'demo' }>): Promise<number> {
   const out = new Output(cmd.tunnel.json);
   const [{ startDemoSite }, { RelayServer }, { listenOrExplain }] = await Promise.all([
@@ -253,13 +370,33 @@ export async function runDemo(cmd: Extract<Command, { name: 'demo' }>): Promise<
     import('../relay/RelayServer.ts'),
     import('./relay-command.ts'),
   ]);
+  // The demo keeps its host (like any command) and, unless told a port, the port it had: the same URL.
+  const { host, token } = await identityFor('demo', 'demo', cmd.tunnel, out, 'localhost');
+  const key = `demo @${host}`;
+  const kept = cmd.tunnel.inspect ? configStore().command(key) : undefined;
+  const relayFor = (port: number) =>
+    new RelayServer({ port, bind: cmd.bind, domain: 'localhost', defaultHost: host.toLowerCase() });
+  const wanted = cmd.port || kept?.port || 0;
+  let relay = relayFor(wanted);
+  try {
+    await listenOrExplain(relay, wanted, cmd.bind);
+  } catch (err) {
+    // The last run's port is taken now: any free one will do.
+    if (cmd.port || !kept?.port) throw err;
+    relay = relayFor(0);
+    await listenOrExplain(relay, 0, cmd.bind);
+  }
   const site = await startDemoSite();
-  const host = cmd.tunnel.host ?? generateHost('localhost');
-  const relay = new RelayServer({ port: cmd.port, bind: cmd.bind, domain: 'localhost', defaultHost: host });
-  await listenOrExplain(relay, cmd.port, cmd.bind);
-  const token = cmd.tunnel.token ?? randomToken();
   const upstream: UpstreamArg = { kind: 'http', target: site.url, insecure: false };
-  const profile = profileFor('demo', upstream, `${relay.url}/`, host, token, cmd.tunnel);
+  const relayUrl = `${relay.url}/`;
+  const profile = profileFor(commandProfileId(key), upstream, relayUrl, host, token, cmd.tunnel);
+  const persist: Persist = {
+    key,
+    fingerprint: fingerprintOf('demo', null, null, cmd.tunnel),
+    port: relay.port,
+    // What the inspector changed is kept; where the relay and the site listen is this run's.
+    fresh: (saved) => ({ ...saved, relay: { ...saved.relay, url: relayUrl }, upstream: { kind: 'http', target: site.url } }),
+  };
   return runTunnel(
     out,
     profile,
@@ -279,6 +416,7 @@ export async function runDemo(cmd: Extract<Command, { name: 'demo' }>): Promise<
       await relay.close(1000);
       await site.close();
     },
+    persist,
   );
 }
 

@@ -16,9 +16,20 @@ export interface Identity {
   token: string;
 }
 
+/** What the CLI remembers of a command run with the inspector: its profile, and the command line it came from. */
+export interface CommandRecord {
+  /** The id of the command's saved profile. */
+  profileId: string;
+  /** The command line's options, as text: the saved profile is used again while they are the same. */
+  fingerprint: string;
+  /** The port the command's own relay listened on (the demo's), to take again. */
+  port?: number;
+}
+
 interface HeadlessData {
   profiles: Profile[];
   identities: Record<string, Identity>;
+  commands: Record<string, CommandRecord>;
 }
 
 export interface ConfStoreOptions {
@@ -40,7 +51,7 @@ export class ConfProfileStore implements ProfileStore {
       projectSuffix: '',
       ...(opts.cwd ? { cwd: opts.cwd } : {}),
       configFileMode: 0o600,
-      defaults: { profiles: [], identities: {} },
+      defaults: { profiles: [], identities: {}, commands: {} },
     });
   }
 
@@ -82,6 +93,15 @@ export class ConfProfileStore implements ProfileStore {
 
   rememberIdentity(key: string, identity: Identity): void {
     this.#conf.set('identities', { ...this.#conf.get('identities'), [key]: identity });
+  }
+
+  /** What a command run with the inspector saved last time, by a key of the command. */
+  command(key: string): CommandRecord | undefined {
+    return this.#conf.get('commands')[key];
+  }
+
+  rememberCommand(key: string, record: CommandRecord): void {
+    this.#conf.set('commands', { ...this.#conf.get('commands'), [key]: record });
   }
 }
 

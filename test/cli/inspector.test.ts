@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { echoHandler, startServer, visit, type Server } from '../helpers/net.ts';
 import { killAll, spawnCli } from '../helpers/cli.ts';
@@ -10,13 +10,18 @@ import { killAll, spawnCli } from '../helpers/cli.ts';
 let dir: string;
 let upstream: Server;
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'porthole-inspector-'));
   upstream = await startServer(echoHandler());
 });
-afterEach(killAll);
+// A new config folder for each test: an inspector run keeps its profiles there.
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'porthole-inspector-'));
+});
+afterEach(async () => {
+  await killAll();
+  await rm(dir, { recursive: true, force: true });
+});
 afterAll(async () => {
   await upstream.close();
-  await rm(dir, { recursive: true, force: true });
 });
 
 const env = () => ({ PORTHOLE_CONFIG_DIR: dir, FPW_HOST: '', FPW_TOKEN: '' });

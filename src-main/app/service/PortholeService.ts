@@ -219,11 +219,15 @@ export class PortholeService extends EventEmitter<ServiceEvents> {
     };
   }
 
-  /** Creates the tunnels of every stored profile and starts those flagged auto-start. */
-  async load(): Promise<void> {
+  /**
+   * Creates the tunnels of every stored profile and starts those flagged auto-start (unless told not
+   * to: a command-line run starts only its own tunnel).
+   */
+  async load(opts: { autoStart?: boolean } = {}): Promise<void> {
     const profiles = await this.#profiles.list();
     for (const p of profiles) this.#manager.add(p);
     this.emit('tunnels:changed', this.tunnels());
+    if (opts.autoStart === false) return;
     for (const p of profiles) {
       if (!p.autoStart) continue;
       // One tunnel that cannot start (its demo relay's port taken...) does not keep the others down.
