@@ -9,6 +9,7 @@ import type { InspectorServer } from './inspector/InspectorServer.ts';
 import { TunnelManager } from '../engine/TunnelManager.ts';
 import { domainForRelay, generateHost, PUBLIC_FPW_RELAY, randomToken, type ProfileInput } from '../engine/profile.ts';
 import { pollUrl } from '../engine/transports/fpw.ts';
+import { upstreamProblem } from '../engine/upstreams/index.ts';
 import type { TunnelSnapshot } from '../engine/Tunnel.ts';
 import type { Command, InspectArg, TunnelArgs, UpstreamArg } from './args.ts';
 import { CliFailure, EXIT, Output, packageVersion } from './output.ts';
@@ -191,6 +192,9 @@ export async function runHttp(cmd: Extract<Command, { upstream: UpstreamArg }>):
   const out = new Output(cmd.tunnel.json);
   const relayUrl = cmd.tunnel.relay ?? PUBLIC_FPW_RELAY.url;
   checkRelayUrl(relayUrl);
+  // A missing folder stops here, before the relay is asked for anything: nothing is published.
+  const problem = upstreamProblem(cmd.upstream);
+  if (problem) throw new CliFailure(problem);
   const { host, token } = await identityFor(relayUrl, upstreamKey(cmd.upstream), cmd.tunnel);
   return runTunnel(out, profileFor('cli', cmd.upstream, relayUrl, host, token, cmd.tunnel), cmd.tunnel.inspect, (s) => {
     out.info(`Forwarding ${s.publicUrl} -> ${s.target}`, { event: 'online', publicUrl: s.publicUrl, target: s.target });

@@ -7,6 +7,7 @@ import { appendHeader, firstValue, stripHopByHop, type HeaderMap } from '../fpw-
 import { HTML_TYPE, errorPage } from '../pages.ts';
 import { FastCgiClient, FastCgiError, formatFastCgiAddress, parseFastCgiAddress } from './fastcgi-client.ts';
 import type { ParamValue } from './fastcgi-records.ts';
+import { rootProblem, rootProblemNow } from './root.ts';
 import { UpstreamError, type Upstream, type UpstreamRequest, type UpstreamResponse } from './upstream.ts';
 
 export interface FastCgiUpstreamOptions {
@@ -62,6 +63,8 @@ export class FastCgiUpstream implements Upstream {
   readonly target: string;
   readonly #client: FastCgiClient;
   readonly #address: string;
+  /** PHP-FPM as the visitor's page may name it: a TCP address, but not a unix socket's path. */
+  readonly #shownFpm: string;
   readonly #root: string;
   readonly #index: string;
   readonly #remoteRoot: string;
@@ -72,6 +75,7 @@ export class FastCgiUpstream implements Upstream {
     const address = parseFastCgiAddress(opts.address);
     if (!opts.root) throw new Error('a FastCGI upstream needs a document root');
     this.#address = formatFastCgiAddress(address);
+    this.#shownFpm = address.kind === 'unix' ? 'the local PHP-FPM' : `PHP-FPM at ${this.#address}`;
     this.#root = path.resolve(opts.root);
     this.#index = opts.index ?? 'index.php';
     if (!this.#index || this.#index.includes('/') || this.#index.startsWith('.')) {
@@ -108,6 +112,10 @@ export class FastCgiUpstream implements Upstream {
       return serveStatic(req, route.realRoot, route.realFile);
     }
     return this.#runScript(req, route, signal);
+  }
+
+  check(): string | null {
+    return rootProblem(this.#root, 'the document root')?.message ?? null;
   }
 
   async close(): Promise<void> {
@@ -147,7 +155,12 @@ export class FastCgiUpstream implements Upstream {
     try {
       realRoot = await realpath(this.#root);
     } catch (err) {
-      throw new UpstreamError(502, `the document root ${this.#root} cannot be read (${(err as Error).message})`);
+      const problem = await rootProblemNow(this.#root, 'the document root');
+      throw new UpstreamError(
+        502,
+        problem?.message ?? `the document root ${this.#root} cannot be read (${(err as Error).message})`,
+        problem?.missing ? 'the document root of the site is missing' : 'the document root of the site cannot be read',
+      );
     }
     const inside = realRoot === path.sep ? realRoot : realRoot + path.sep;
     const look = async (segs: string[]): Promise<{ real: string; stats: Stats } | 'outside' | null> => {
@@ -219,9 +232,11 @@ export class FastCgiUpstream implements Upstream {
     );
 
     const controller = new AbortController();
+    const seconds = Math.round(this.#timeoutMs / 1000);
     const timedOut = new UpstreamError(
       504,
-      `PHP-FPM at ${this.#address} did not answer within ${Math.round(this.#timeoutMs / 1000)} s`,
+      `PHP-FPM at ${this.#address} did not answer within ${seconds} s`,
+      `${this.#shownFpm} did not answer within ${seconds} s`,
     );
     // The clock runs while Porthole waits for PHP: from the request to the end of the head (queue
     // and connect included), then for each body chunk. Time the visitor takes to read does not count.
@@ -267,7 +282,11 @@ export class FastCgiUpstream implements Upstream {
         }
         if (head.length > MAX_HEAD_BYTES) {
           await it.return?.();
-          throw new UpstreamError(502, `PHP-FPM at ${this.#address} sent over 256 KiB of headers`);
+          throw new UpstreamError(
+            502,
+            `PHP-FPM at ${this.#address} sent over 256 KiB of headers`,
+            `${this.#shownFpm} sent over 256 KiB of headers`,
+          );
         }
       }
     } catch (err) {
@@ -281,6 +300,7 @@ export class FastCgiUpstream implements Upstream {
       throw new UpstreamError(
         502,
         `PHP-FPM at ${this.#address} ended the request without a response${stderr ? `: ${stderr}` : ''}`,
+        `${this.#shownFpm} ended the request without a response`,
       );
     }
     disarm();
@@ -361,27 +381,46 @@ export class FastCgiUpstream implements Upstream {
     return p;
   }
 
+  /**
+   * The message keeps the system error and PHP's stderr for the request log; the public message
+   * names no socket path and no error code.
+   */
   #toUpstreamError(err: unknown, stderr: string | undefined): UpstreamError {
     if (err instanceof UpstreamError) return err;
     const e = err as { code?: string; message?: string };
     const at = this.#address;
     const socketPath = at.startsWith('unix:') ? at.slice(5) : at;
+    const fpm = this.#shownFpm;
+    const notRunning = at.startsWith('unix:') ? 'the local PHP-FPM is not running' : `PHP-FPM is not running at ${at}`;
     switch (e.code) {
       case 'ECONNREFUSED':
-        return new UpstreamError(502, `PHP-FPM is not running at ${at} (connection refused)`);
+        return new UpstreamError(502, `PHP-FPM is not running at ${at} (connection refused)`, notRunning);
       case 'ENOENT':
-        return new UpstreamError(502, `PHP-FPM is not running at ${at} (no socket at ${socketPath})`);
+        return new UpstreamError(502, `PHP-FPM is not running at ${at} (no socket at ${socketPath})`, notRunning);
       case 'EACCES':
-        return new UpstreamError(502, `PHP-FPM's socket ${socketPath} cannot be opened (permission denied)`);
+        return new UpstreamError(
+          502,
+          `PHP-FPM's socket ${socketPath} cannot be opened (permission denied)`,
+          "PHP-FPM's socket cannot be opened",
+        );
       case 'ETIMEDOUT':
-        return new UpstreamError(504, `connecting to PHP-FPM at ${at} timed out`);
+        return new UpstreamError(504, `connecting to PHP-FPM at ${at} timed out`, `connecting to ${fpm} timed out`);
     }
     const tail = stderr?.trim() ? ` (stderr: ${stderr.trim()})` : '';
     if (err instanceof FastCgiError) {
-      if (err.code === 'rejected') return new UpstreamError(502, `${err.message}, at ${at}; try again later`);
-      return new UpstreamError(502, `${err.message} (${at})${tail}`);
+      if (err.code === 'rejected') {
+        // "PHP-FPM refused the request: it is overloaded": the client's own words, nothing local.
+        return new UpstreamError(502, `${err.message}, at ${at}; try again later`, `${err.message}; try again later`);
+      }
+      const shown =
+        err.code === 'closed'
+          ? `${fpm} closed the connection without a complete answer`
+          : err.code === 'protocol'
+            ? `${fpm} answered with something that is not FastCGI`
+            : 'the request body could not be passed on';
+      return new UpstreamError(502, `${err.message} (${at})${tail}`, shown);
     }
-    return new UpstreamError(502, `PHP-FPM at ${at} failed: ${e.message ?? String(err)}${tail}`);
+    return new UpstreamError(502, `PHP-FPM at ${at} failed: ${e.message ?? String(err)}${tail}`, `${fpm} failed`);
   }
 }
 
@@ -562,13 +601,23 @@ function serveStatic(req: UpstreamRequest, realRoot: string, realFile: string): 
       }
       const status = err.status ?? 500;
       if (status >= 500) {
-        reject(new UpstreamError(502, `reading ${realFile} failed: ${err.message}`));
+        reject(
+          new UpstreamError(502, `reading ${realFile} failed: ${err.message}`, 'a file of the site could not be read'),
+        );
         return;
       }
       const extra: HeaderMap = {};
       for (const [name, value] of Object.entries(err.headers ?? {})) extra[name.toLowerCase()] = value;
-      const title = status === 416 ? 'Range Not Satisfiable' : status === 404 ? 'Not Found' : 'Error';
-      resolve(page(status, title, err.message, extra));
+      // send's message can be a system error naming the file (a 404 for a file deleted just now):
+      // the page says it in its own words, the log keeps send's.
+      const shown =
+        status === 416
+          ? page(416, 'Range Not Satisfiable', 'The requested range is outside the file.', extra)
+          : status === 404
+            ? page(404, 'Not Found', 'There is no such page.', extra)
+            : page(status, 'Error', 'The file could not be sent.', extra);
+      // A range or a precondition that does not hold is the visitor's business, not a fault.
+      resolve(status === 416 || status === 412 ? shown : { ...shown, diagnostics: `${realFile}: ${err.message}` });
     });
     stream.pipe(out as unknown as NodeJS.WritableStream);
   });

@@ -7,6 +7,7 @@ import path from 'node:path';
 import send from 'send';
 import { HTML_TYPE, errorPage, escapeHtml } from '../pages.ts';
 import { HttpUpstream } from './http.ts';
+import { rootProblem, rootProblemNow } from './root.ts';
 import { UpstreamError, type Upstream, type UpstreamRequest, type UpstreamResponse } from './upstream.ts';
 
 export interface FolderUpstreamOptions {
@@ -47,20 +48,39 @@ export class FolderUpstream implements Upstream {
     this.target = `folder:${this.#root}`;
   }
 
+  check(): string | null {
+    return rootProblem(this.#root, 'the folder')?.message ?? null;
+  }
+
   async handle(req: UpstreamRequest, signal: AbortSignal): Promise<UpstreamResponse> {
-    if (this.#closed) throw new UpstreamError(502, `${this.target} is closed`);
-    const stat = await fs.stat(this.#root).catch(() => null);
-    if (!stat?.isDirectory()) throw new UpstreamError(502, `the folder ${this.#root} does not exist`);
+    if (this.#closed) throw new UpstreamError(502, `${this.target} is closed`, 'the shared folder is closed');
+    const problem = await rootProblemNow(this.#root, 'the folder');
+    if (problem) {
+      const shown = problem.missing ? 'the shared folder is missing' : 'the shared folder cannot be read';
+      throw new UpstreamError(502, problem.message, shown);
+    }
     const inner = await this.#start();
+    let res: UpstreamResponse;
     try {
-      return await inner.upstream.handle(req, signal);
+      res = await inner.upstream.handle(req, signal);
     } catch (err) {
       // The loopback address means nothing to the person reading the page or the log.
       if (err instanceof UpstreamError) {
-        throw new UpstreamError(err.status, err.message.replaceAll(inner.upstream.target, 'the file server'));
+        throw new UpstreamError(
+          err.status,
+          err.message.replaceAll(inner.upstream.target, 'the file server'),
+          err.status === 504 ? 'the shared folder took too long to answer' : 'the shared folder could not be read',
+        );
       }
       throw err;
     }
+    // What the file server says for the owner alone travels in a header of its own, which goes no further.
+    const detail = res.headers[DETAIL_HEADER];
+    if (detail !== undefined) {
+      delete res.headers[DETAIL_HEADER];
+      res.diagnostics = decodeURIComponent(Array.isArray(detail) ? detail.join(' ') : detail);
+    }
+    return res;
   }
 
   async close(): Promise<void> {
@@ -78,7 +98,7 @@ export class FolderUpstream implements Upstream {
       const server = http.createServer((req, res) => {
         this.#serve(req, res).catch((err: unknown) => {
           if (res.headersSent) res.destroy();
-          else page(res, 500, 'Internal Server Error', `The file could not be read: ${(err as Error).message}.`);
+          else page(res, 500, 'Internal Server Error', 'The file could not be read.', (err as Error).message);
         });
       });
       // A unix socket in a folder only this user can enter: a TCP port on 127.0.0.1 would let any
@@ -211,7 +231,7 @@ export class FolderUpstream implements Upstream {
       if (status === 404) notFound(res, '/' + segments.join('/'));
       else if (status === 416) page(res, 416, 'Range Not Satisfiable', 'The requested range is outside the file.');
       else if (status === 412) page(res, 412, 'Precondition Failed', 'The file has changed.');
-      else page(res, status, 'Error', 'The file could not be sent.');
+      else page(res, status, 'Error', 'The file could not be sent.', (err as { message?: string }).message);
     });
     stream.pipe(res);
   }
@@ -297,10 +317,18 @@ function isDotName(name: string): boolean {
   return name.startsWith('.');
 }
 
-function page(res: ServerResponse, status: number, title: string, message: string): void {
+/**
+ * Carries a detail for the owner (an error's text, a path) from the file server to the request log;
+ * FolderUpstream takes it off, so the visitor never gets it.
+ */
+const DETAIL_HEADER = 'x-porthole-detail';
+
+/** A page for the visitor; `detail`, for the owner, goes to the request log only. */
+function page(res: ServerResponse, status: number, title: string, message: string, detail?: string): void {
   const body = errorPage(status, title, message);
   res.statusCode = status;
   res.setHeader('content-type', HTML_TYPE);
+  if (detail) res.setHeader(DETAIL_HEADER, encodeURIComponent(detail));
   res.setHeader('content-length', body.length);
   res.end(res.req.method === 'HEAD' ? undefined : body);
 }
