@@ -41,7 +41,11 @@ Tunnel options (http, demo):
 
 fastcgi options:     --root DIR (required)  --index FILE (default index.php)
                      --remote-root DIR (the document root as PHP-FPM sees it, e.g. in a container)
-folder options:      --dotfiles (serve .env, .git...)  --no-listing
+                     --follow-symlinks (see below)
+folder options:      --dotfiles (serve .env, .git...)  --no-listing  --follow-symlinks (see below)
+  --follow-symlinks  Serve (fastcgi: and run) what symbolic links in the root lead to outside it, as nginx
+                     and Apache do; without it such paths answer 403. The risk: anyone can read what they lead to
+                     (a link to / or to your home folder publishes all of it). .. and dotfiles stay refused.
 
 Relay options (relay; demo takes --port and --bind):
   --port N           Port to listen on (default 8080; 0 picks a free one; demo: a free one)
@@ -78,12 +82,14 @@ const FASTCGI_OPTIONS = {
   root: { type: 'string' },
   index: { type: 'string' },
   'remote-root': { type: 'string' },
+  'follow-symlinks': { type: 'boolean' },
 } as const satisfies ParseArgsConfig['options'];
 
 const FOLDER_OPTIONS = {
   ...TUNNEL_OPTIONS,
   dotfiles: { type: 'boolean' },
   'no-listing': { type: 'boolean' },
+  'follow-symlinks': { type: 'boolean' },
 } as const satisfies ParseArgsConfig['options'];
 
 const RELAY_OPTIONS = {
@@ -118,8 +124,8 @@ export interface TunnelArgs {
 /** The local service of a tunnel command, as the profile's `upstream` field. */
 export type UpstreamArg =
   | { kind: 'http'; target: string; insecure: boolean }
-  | { kind: 'fastcgi'; address: string; root: string; index: string; remoteRoot?: string }
-  | { kind: 'folder'; root: string; dotfiles: boolean; listing: boolean };
+  | { kind: 'fastcgi'; address: string; root: string; index: string; remoteRoot?: string; followSymlinks: boolean }
+  | { kind: 'folder'; root: string; dotfiles: boolean; listing: boolean; followSymlinks: boolean };
 
 export type Command =
   | { name: 'help' }
@@ -304,6 +310,7 @@ export function parseCommand(argv: string[]): Command {
           root: resolve(values.root),
           index: values.index ?? 'index.php',
           ...(values['remote-root'] ? { remoteRoot: values['remote-root'] } : {}),
+          followSymlinks: values['follow-symlinks'] === true,
         },
         tunnel: tunnelArgs(values, inspect),
       };
@@ -318,6 +325,7 @@ export function parseCommand(argv: string[]): Command {
           root: resolve(positionals[0]),
           dotfiles: values.dotfiles === true,
           listing: values['no-listing'] !== true,
+          followSymlinks: values['follow-symlinks'] === true,
         },
         tunnel: tunnelArgs(values, inspect),
       };

@@ -7,7 +7,7 @@ import { appendHeader, firstValue, stripHopByHop, type HeaderMap } from '../fpw-
 import { HTML_TYPE, errorPage } from '../pages.ts';
 import { FastCgiClient, FastCgiError, formatFastCgiAddress, parseFastCgiAddress } from './fastcgi-client.ts';
 import type { ParamValue } from './fastcgi-records.ts';
-import { rootProblem, rootProblemNow } from './root.ts';
+import { linkOutMessage, rootProblem, rootProblemNow } from './root.ts';
 import { UpstreamError, type Upstream, type UpstreamRequest, type UpstreamResponse } from './upstream.ts';
 
 export interface FastCgiUpstreamOptions {
@@ -24,6 +24,12 @@ export interface FastCgiUpstreamOptions {
   remoteRoot?: string;
   /** Time allowed for the response head, and between body chunks. @default 60000 */
   timeoutMs?: number;
+  /**
+   * Serve and run what symbolic links in the root lead to outside it, as nginx and Apache do (a
+   * Debian package's `lib/tpl -> /var/lib/...`). Off, such a request answers 403 and the request log
+   * says why. `..` and dotfiles stay refused either way. @default false
+   */
+  followSymlinks?: boolean;
   /** SERVER_NAME for every request; by default the host of the visitor's `Host` header. */
   serverName?: string;
   /**
@@ -51,8 +57,8 @@ const MAX_HEAD_BYTES = 256 * 1024;
 /** What a request path leads to. */
 type Route =
   | { kind: 'script'; scriptName: string; pathInfo: string | null; documentUri: string }
-  | { kind: 'static'; realRoot: string; realFile: string }
-  | { kind: 'page'; status: number; title: string; message: string; headers?: HeaderMap };
+  | { kind: 'static'; realFile: string }
+  | { kind: 'page'; status: number; title: string; message: string; headers?: HeaderMap; detail?: string };
 
 /**
  * Runs PHP sites through PHP-FPM, routed like nginx's
@@ -70,6 +76,7 @@ export class FastCgiUpstream implements Upstream {
   readonly #remoteRoot: string;
   readonly #timeoutMs: number;
   readonly #serverName: string | undefined;
+  readonly #followSymlinks: boolean;
 
   constructor(opts: FastCgiUpstreamOptions) {
     const address = parseFastCgiAddress(opts.address);
@@ -84,6 +91,7 @@ export class FastCgiUpstream implements Upstream {
     this.#remoteRoot = trimSlash(opts.remoteRoot ?? this.#root);
     this.#timeoutMs = opts.timeoutMs ?? 60_000;
     this.#serverName = opts.serverName;
+    this.#followSymlinks = opts.followSymlinks ?? false;
     this.#client = new FastCgiClient({
       address,
       ...(opts.maxConnections !== undefined ? { maxConnections: opts.maxConnections } : {}),
@@ -100,7 +108,8 @@ export class FastCgiUpstream implements Upstream {
     const route = await this.#route(req.path);
     if (route.kind === 'page') {
       await drain(req.body);
-      return page(route.status, route.title, route.message, route.headers);
+      const answer = page(route.status, route.title, route.message, route.headers);
+      return route.detail ? { ...answer, diagnostics: route.detail } : answer;
     }
     if (route.kind === 'static') {
       await drain(req.body);
@@ -109,7 +118,7 @@ export class FastCgiUpstream implements Upstream {
           allow: 'GET, HEAD',
         });
       }
-      return serveStatic(req, route.realRoot, route.realFile);
+      return serveStatic(req, route.realFile);
     }
     return this.#runScript(req, route, signal);
   }
@@ -163,14 +172,17 @@ export class FastCgiUpstream implements Upstream {
       );
     }
     const inside = realRoot === path.sep ? realRoot : realRoot + path.sep;
-    const look = async (segs: string[]): Promise<{ real: string; stats: Stats } | 'outside' | null> => {
+    // The segments hold no `..` by now: path.join stays in the root, and only a symbolic link can lead out.
+    const look = async (segs: string[]): Promise<{ real: string; stats: Stats } | Route | null> => {
       let real: string;
       try {
         real = await realpath(path.join(this.#root, ...segs));
       } catch {
         return null;
       }
-      if (real !== realRoot && !real.startsWith(inside)) return 'outside';
+      if (real !== realRoot && !real.startsWith(inside) && !this.#followSymlinks) {
+        return { ...forbidden, detail: linkOutMessage('/' + segs.join('/'), real, 'the document root') };
+      }
       try {
         return { real, stats: await stat(real) };
       } catch {
@@ -187,14 +199,14 @@ export class FastCgiUpstream implements Upstream {
     // A path that is not UTF-8 cannot name a file here: it can only be a route of the front controller.
     if (utf8 !== null) {
       const found = await look(segments);
-      if (found === 'outside') return forbidden;
+      if (found && 'kind' in found) return found;
       if (found?.stats.isFile()) {
         if (isPhp(uri)) return script(segments, null);
-        return { kind: 'static', realRoot, realFile: found.real };
+        return { kind: 'static', realFile: found.real };
       }
       if (found?.stats.isDirectory()) {
         const index = await look([...segments, this.#index]);
-        if (index === 'outside') return forbidden;
+        if (index && 'kind' in index) return index;
         if (index?.stats.isFile()) return script([...segments, this.#index], null);
       }
       // `/app.php/extra`: the first `.php` segment that is a file runs, the rest is PATH_INFO.
@@ -202,12 +214,12 @@ export class FastCgiUpstream implements Upstream {
       if (at >= 0) {
         const prefix = segments.slice(0, at + 1);
         const php = await look(prefix);
-        if (php === 'outside') return forbidden;
+        if (php && 'kind' in php) return php;
         if (php?.stats.isFile()) return script(prefix, '/' + segments.slice(at + 1).join('/') + trailing);
       }
     }
     const front = await look([this.#index]);
-    if (front === 'outside') return forbidden;
+    if (front && 'kind' in front) return front;
     if (front?.stats.isFile()) return script([this.#index], null);
     return { kind: 'page', status: 404, title: 'Not Found', message: 'There is no such page.' };
   }
@@ -560,8 +572,12 @@ class CapturedResponse extends PassThrough {
   }
 }
 
-/** Serves one file with `send` (content type, ETag, Last-Modified, ranges, conditional requests). */
-function serveStatic(req: UpstreamRequest, realRoot: string, realFile: string): Promise<UpstreamResponse> {
+/**
+ * Serves one file with `send` (content type, ETag, Last-Modified, ranges, conditional requests).
+ * `realFile` is the checked real path (inside the root, or where a followed link leads): send gets its
+ * folder as the root and its name as the path, so it opens that file and no other.
+ */
+function serveStatic(req: UpstreamRequest, realFile: string): Promise<UpstreamResponse> {
   return new Promise((resolve, reject) => {
     let file: ReadStream | null = null;
     const out = new CapturedResponse(() => {
@@ -576,15 +592,14 @@ function serveStatic(req: UpstreamRequest, realRoot: string, realFile: string): 
     });
     // A reader that stops early leaves the file open otherwise: send only closes it when the response finishes.
     out.on('close', () => file?.destroy());
-    const relative = path.relative(realRoot, realFile).split(path.sep).map(encodeURIComponent).join('/');
     const requestHeaders: Record<string, string> = {};
     for (const [name, value] of Object.entries(req.headers)) {
       requestHeaders[name] = Array.isArray(value) ? value.join(', ') : value;
     }
     // send reads only the method and headers of the request it is given.
     const visitor = { method: req.method, headers: requestHeaders } as unknown as Readable;
-    const stream = send(visitor, '/' + relative, {
-      root: realRoot,
+    const stream = send(visitor, '/' + encodeURIComponent(path.basename(realFile)), {
+      root: path.dirname(realFile),
       // Dotfiles and the index were decided by the router; send sees one regular file.
       dotfiles: 'allow',
       index: false,

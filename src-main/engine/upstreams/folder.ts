@@ -7,7 +7,7 @@ import path from 'node:path';
 import send from 'send';
 import { HTML_TYPE, errorPage, escapeHtml } from '../pages.ts';
 import { HttpUpstream } from './http.ts';
-import { rootProblem, rootProblemNow } from './root.ts';
+import { linkOutMessage, rootProblem, rootProblemNow } from './root.ts';
 import { UpstreamError, type Upstream, type UpstreamRequest, type UpstreamResponse } from './upstream.ts';
 
 export interface FolderUpstreamOptions {
@@ -17,12 +17,18 @@ export interface FolderUpstreamOptions {
   dotfiles?: boolean;
   /** Answer a directory that has no `index.html` with a page listing its entries. @default true */
   listing?: boolean;
+  /**
+   * Serve what symbolic links in the folder lead to outside it. Off, such a link answers 403 and the
+   * request log says why. `..` and encoded separators stay refused, and dotfiles hidden, either way.
+   * @default false
+   */
+  followSymlinks?: boolean;
 }
 
 /**
  * Publishes a folder of static files: ranges, ETag/Last-Modified and conditional requests, content
  * types, HEAD, directory listings. Nothing outside the folder is ever served: no `..`, no encoded
- * separators, no symbolic link that leads out of it.
+ * separators, and no symbolic link that leads out of it unless `followSymlinks` says so.
  *
  * `send` answers into a real `ServerResponse`, so the folder is served by a private HTTP server on
  * 127.0.0.1 and visitor requests reach it through an {@link HttpUpstream}. The alternative, piping
@@ -37,6 +43,7 @@ export class FolderUpstream implements Upstream {
   readonly #root: string;
   readonly #dotfiles: boolean;
   readonly #listing: boolean;
+  readonly #followSymlinks: boolean;
   #inner: Promise<{ server: http.Server; upstream: HttpUpstream }> | null = null;
   #closed = false;
   #socketDir: string | null = null;
@@ -45,6 +52,7 @@ export class FolderUpstream implements Upstream {
     this.#root = path.resolve(opts.root);
     this.#dotfiles = opts.dotfiles ?? false;
     this.#listing = opts.listing ?? true;
+    this.#followSymlinks = opts.followSymlinks ?? false;
     this.target = `folder:${this.#root}`;
   }
 
@@ -150,8 +158,10 @@ export class FolderUpstream implements Upstream {
     }
     const found = await this.#resolve(parsed);
     if (found.kind !== 'ok') {
-      if (found.kind === 'outside') page(res, 403, 'Forbidden', `${shown} points outside the shared folder.`);
-      else if (found.kind === 'denied') page(res, 403, 'Forbidden', `${shown} cannot be read.`);
+      if (found.kind === 'outside') {
+        const detail = linkOutMessage(shown, found.real, 'the folder');
+        page(res, 403, 'Forbidden', `${shown} points outside the shared folder.`, detail);
+      } else if (found.kind === 'denied') page(res, 403, 'Forbidden', `${shown} cannot be read.`);
       else notFound(res, shown);
       return;
     }
@@ -192,10 +202,12 @@ export class FolderUpstream implements Upstream {
       const rootReal = await fs.realpath(this.#root);
       const real = await fs.realpath(path.join(this.#root, ...segments));
       const rel = path.relative(rootReal, real);
-      if (rel === '..' || rel.startsWith(`..${path.sep}`) || path.isAbsolute(rel)) return { kind: 'outside' };
+      const outside = rel === '..' || rel.startsWith(`..${path.sep}`) || path.isAbsolute(rel);
+      if (outside && !this.#followSymlinks) return { kind: 'outside', real };
       // Checked again on the real path: a link `public -> .git` or a Windows short name (`GIT~1`)
-      // reaches a dotfile through a name without a dot.
-      if (!this.#dotfiles && rel.split(path.sep).some(isDotName)) return { kind: 'missing' };
+      // reaches a dotfile through a name without a dot. (Outside the folder, the names the visitor
+      // asked for were checked: the path of a link's target is the owner's choice.)
+      if (!outside && !this.#dotfiles && rel.split(path.sep).some(isDotName)) return { kind: 'missing' };
       return { kind: 'ok', real, stat: await fs.stat(real) };
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
@@ -289,7 +301,10 @@ ${rows.join('\n')}
 }
 
 type Resolved =
-  { kind: 'ok'; real: string; stat: Stats } | { kind: 'missing' } | { kind: 'outside' } | { kind: 'denied' };
+  | { kind: 'ok'; real: string; stat: Stats }
+  | { kind: 'missing' }
+  | { kind: 'outside'; real: string }
+  | { kind: 'denied' };
 
 /**
  * Splits a URL path into decoded segments, dropping empty and `.` ones. Refuses what could climb

@@ -44,3 +44,11 @@ function statFailure(root: string, what: string, err: unknown): RootProblem {
   }
   return { message: `${what} ${root} cannot be read (${e.code ?? e.message})`, missing: false };
 }
+
+/** What the request log says of a link refused for leading out, naming the option that would serve it. */
+export function linkOutMessage(shown: string, real: string, root: 'the folder' | 'the document root'): string {
+  return (
+    `refused ${shown}: a symbolic link leads it outside ${root}, to ${real}; ` +
+    `turn on "follow symlinks" (--follow-symlinks) to serve such files`
+  );
+}
