@@ -38,6 +38,11 @@ const RELAY_HELP = `Relay options:
   --json             Print events and requests as NDJSON
 `;
 
+const FOLLOW_HELP = `  --follow-symlinks  Serve (fastcgi: and run) what symbolic links in the root lead to outside it, as nginx
+                     and Apache do; without it such paths answer 403. The risk: anyone can read what they lead to
+                     (a link to / or to your home folder publishes all of it). .. and dotfiles stay refused.
+`;
+
 const EXIT_HELP = 'Exit codes: 0 stopped by a signal, 1 failure, 2 usage error, 3 the relay refused the claim.\n';
 
 /** Each command's own usage: `porthole <command> --help`. */
@@ -59,7 +64,7 @@ fastcgi options:
   --root DIR         The document root (required; it must exist)
   --index FILE       The front controller (default index.php)
   --remote-root DIR  The document root as PHP-FPM sees it (e.g. in a container)
-
+${FOLLOW_HELP}
 ${TUNNEL_HELP}
 ${EXIT_HELP}`,
   folder: `Usage: porthole folder <dir> [options]
@@ -69,7 +74,7 @@ Share a folder (listing, ranges, caching headers; dotfiles hidden). The folder m
 folder options:
   --dotfiles         Serve .env, .git and other dotfiles
   --no-listing       No listing page for folders without an index.html
-
+${FOLLOW_HELP}
 ${TUNNEL_HELP}
 ${EXIT_HELP}`,
   demo: `Usage: porthole demo [options]
@@ -135,8 +140,9 @@ ${TUNNEL_HELP}  --insecure-upstream               http: accept an https:// upstr
 
 fastcgi options:     --root DIR (required)  --index FILE (default index.php)
                      --remote-root DIR (the document root as PHP-FPM sees it, e.g. in a container)
-folder options:      --dotfiles (serve .env, .git...)  --no-listing
-
+                     --follow-symlinks (see below)
+folder options:      --dotfiles (serve .env, .git...)  --no-listing  --follow-symlinks (see below)
+${FOLLOW_HELP}
 ${RELAY_HELP}demo takes --port and --bind too.
 
 ${EXIT_HELP}`;
@@ -164,12 +170,14 @@ const FASTCGI_OPTIONS = {
   root: { type: 'string' },
   index: { type: 'string' },
   'remote-root': { type: 'string' },
+  'follow-symlinks': { type: 'boolean' },
 } as const satisfies ParseArgsConfig['options'];
 
 const FOLDER_OPTIONS = {
   ...TUNNEL_OPTIONS,
   dotfiles: { type: 'boolean' },
   'no-listing': { type: 'boolean' },
+  'follow-symlinks': { type: 'boolean' },
 } as const satisfies ParseArgsConfig['options'];
 
 const RELAY_OPTIONS = {
@@ -204,8 +212,8 @@ export interface TunnelArgs {
 /** The local service of a tunnel command, as the profile's `upstream` field. */
 export type UpstreamArg =
   | { kind: 'http'; target: string; insecure: boolean }
-  | { kind: 'fastcgi'; address: string; root: string; index: string; remoteRoot?: string }
-  | { kind: 'folder'; root: string; dotfiles: boolean; listing: boolean };
+  | { kind: 'fastcgi'; address: string; root: string; index: string; remoteRoot?: string; followSymlinks: boolean }
+  | { kind: 'folder'; root: string; dotfiles: boolean; listing: boolean; followSymlinks: boolean };
 
 export type Command =
   | { name: 'help'; topic?: HelpTopic }
@@ -435,6 +443,7 @@ export function parseCommand(argv: string[]): Command {
           root: resolve(values.root),
           index: values.index ?? 'index.php',
           ...(values['remote-root'] ? { remoteRoot: values['remote-root'] } : {}),
+          followSymlinks: values['follow-symlinks'] === true,
         },
         tunnel: tunnelArgs(values, inspect),
       };
@@ -449,6 +458,7 @@ export function parseCommand(argv: string[]): Command {
           root: resolve(positionals[0]),
           dotfiles: values.dotfiles === true,
           listing: values['no-listing'] !== true,
+          followSymlinks: values['follow-symlinks'] === true,
         },
         tunnel: tunnelArgs(values, inspect),
       };

@@ -18,6 +18,7 @@ import {
   type ProfileInput,
 } from '../engine/profile.ts';
 import { pollUrl } from '../engine/transports/fpw.ts';
+import { upstreamProblem } from '../engine/upstreams/index.ts';
 import type { TunnelSnapshot } from '../engine/Tunnel.ts';
 import type { Command, InspectArg, TunnelArgs, UpstreamArg } from './args.ts';
 import { HostLeases } from './leases.ts';
@@ -291,6 +292,9 @@ export async function runHttp(cmd: Extract<Command, { upstream: UpstreamArg }>):
   const out = new Output(cmd.tunnel.json);
   const relayUrl = cmd.tunnel.relay ?? PUBLIC_FPW_RELAY.url;
   checkRelayUrl(relayUrl);
+  // A missing folder stops here, before the relay is asked for anything: nothing is published.
+  const problem = upstreamProblem(cmd.upstream);
+  if (problem) throw new CliFailure(problem);
   const target = upstreamKey(cmd.upstream);
   const { host, token } = await identityFor(relayUrl, target, cmd.tunnel, out);
   // One saved profile per command and host (a run diverted to its own host has its own).
@@ -320,6 +324,8 @@ export async function runStart(cmd: Extract<Command, { name: 'start' }>): Promis
       `no saved profile is named "${cmd.profile}"${all.length ? ` (porthole list shows the ${all.length} there are)` : ' (there are none: porthole import adds some)'}`,
     );
   }
+  const problem = upstreamProblem(profile.upstream);
+  if (problem) throw new CliFailure(`${profile.name}: ${problem}`);
   const leases = new HostLeases(configDir());
   const pid = leases.holder(profile.relay.url, profile.relay.host);
   if (pid !== null) {

@@ -83,6 +83,8 @@ export class Tunnel extends EventEmitter<TunnelEvents> {
   #recent = new LatencyWindow();
   /** Aborted when the tunnel closes: upstream requests still running after the grace period end. */
   #cancel = new AbortController();
+  /** Why the last start did not happen (the upstream's folder is missing); null when it did. */
+  #notStarted: string | null = null;
 
   constructor(profile: Profile, opts: TunnelOptions = {}) {
     super();
@@ -117,7 +119,7 @@ export class Tunnel extends EventEmitter<TunnelEvents> {
   }
 
   get state(): PhaseState {
-    return this.#transport.state;
+    return this.#notStarted === null ? this.#transport.state : { phase: 'failed', reason: this.#notStarted };
   }
 
   get publicUrl(): string {
@@ -128,15 +130,27 @@ export class Tunnel extends EventEmitter<TunnelEvents> {
     return {
       id: this.id,
       name: this.profile.name,
-      state: this.#transport.state,
+      state: this.state,
       publicUrl: this.#transport.publicUrl,
       target: this.upstream.target,
       counters: { ...this.#counters, ...this.#recent.percentiles() },
     };
   }
 
-  /** Starts the tunnel; follow `status` events (or await {@link whenSettled}) for the outcome. */
+  /**
+   * Starts the tunnel; follow `status` events (or await {@link whenOnline}) for the outcome. An
+   * upstream that cannot serve at all (its folder is missing) fails the tunnel at once, saying why,
+   * before the relay is asked for anything: nothing is published.
+   */
   start(): void {
+    const phase = this.#transport.state.phase;
+    if (phase === 'stopped' || phase === 'failed') {
+      this.#notStarted = this.upstream.check?.() ?? null;
+      if (this.#notStarted !== null) {
+        this.emit('status', this.snapshot());
+        return;
+      }
+    }
     this.#transport.start();
   }
 
@@ -144,7 +158,7 @@ export class Tunnel extends EventEmitter<TunnelEvents> {
   whenOnline(): Promise<TunnelSnapshot> {
     return new Promise((resolve, reject) => {
       const check = (): boolean => {
-        const s = this.#transport.state;
+        const s = this.state;
         if (s.phase === 'online') resolve(this.snapshot());
         else if (s.phase === 'failed') reject(new Error(s.reason));
         else if (s.phase === 'stopped') reject(new Error('tunnel stopped'));
@@ -296,6 +310,8 @@ export class Tunnel extends EventEmitter<TunnelEvents> {
           ? err
           : new UpstreamError(502, `${this.upstream.target} failed: ${(err as Error).message}`);
       const title = upstreamError.status === 504 ? 'Gateway Timeout' : 'Bad Gateway';
+      // The page shows only the public sentence: the target and the message can name local paths
+      // (a folder, a unix socket) and system errors, which are the owner's, in the request log.
       return this.#ownAnswer(
         record,
         started,
@@ -303,7 +319,8 @@ export class Tunnel extends EventEmitter<TunnelEvents> {
         settleRequestBody,
         upstreamError.status,
         title,
-        `Porthole tunnel "${this.profile.name}" could not get an answer from ${this.upstream.target}: ${upstreamError.message}.`,
+        `Porthole tunnel "${this.profile.name}" could not get an answer from its local service: ` +
+          `${upstreamError.publicMessage}. The details are in the tunnel's request log.`,
         { error: upstreamError.message },
       );
     }

@@ -57,6 +57,11 @@ export const UpstreamSchema = z.discriminatedUnion('kind', [
     index: z.string().trim().min(1).default('index.php'),
     /** The document root as PHP-FPM sees it, when it runs in a container. */
     remoteRoot: absolutePath('the remote document root').optional(),
+    /**
+     * Serve what symbolic links in the root lead to outside it (as nginx and Apache do): anyone can
+     * then read what those links point to. @default false
+     */
+    followSymlinks: z.boolean().default(false),
   }),
   z.object({
     kind: z.literal('folder'),
@@ -66,6 +71,8 @@ export const UpstreamSchema = z.discriminatedUnion('kind', [
     dotfiles: z.boolean().default(false),
     /** Show a listing page for folders without index.html. @default true */
     listing: z.boolean().default(true),
+    /** Serve what symbolic links in the folder lead to outside it. @default false */
+    followSymlinks: z.boolean().default(false),
   }),
 ]);
 

@@ -1,4 +1,6 @@
 // The engine-facing service over a real TunnelManager, a real relay and a real upstream on 127.0.0.1.
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DemoEnvironment } from '../../src-main/app/service/DemoEnvironment.ts';
 import { PortholeService } from '../../src-main/app/service/PortholeService.ts';
@@ -233,6 +235,30 @@ describe('PortholeService', () => {
     expect(s).toEqual({ language: 'zh-CN', notifications: false, launchAtLogin: false, theme: 'system' });
     expect(await changed).toEqual(s);
     expect(value(await service.commands['settings:get'](undefined))).toEqual(s);
+  });
+
+  it('does not start a folder profile whose folder is missing: the tunnel fails, saying why', async () => {
+    const missing = join(tmpdir(), 'porthole-no-such-folder-for-service-test');
+    const folder = value(
+      await service.commands['profiles:create']({
+        profile: {
+          name: 'Gone folder',
+          relay: { kind: 'fpw', url: `${relay.url}/` },
+          upstream: { kind: 'folder', root: missing, dotfiles: false, listing: true, followSymlinks: false },
+          workers: 2,
+          hostHeader: 'upstream',
+          upstreamTimeoutMs: 60_000,
+          autoStart: false,
+          access: { basicAuth: [], allow: [], deny: [] },
+          headers: { request: { add: [], remove: [] }, response: { add: [], remove: [] } },
+        },
+      }),
+    );
+    const failed = next('tunnels:status-changed', (t) => t.id === folder.id && t.state.phase === 'failed');
+    const view = value(await service.commands['tunnels:start']({ id: folder.id }));
+    expect(view.state).toEqual({ phase: 'failed', reason: `the folder ${missing} does not exist` });
+    expect((await failed).state).toEqual(view.state);
+    value(await service.commands['profiles:delete']({ id: folder.id }));
   });
 
   it('answers unknown ids with not-found values', async () => {

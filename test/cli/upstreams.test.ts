@@ -1,11 +1,14 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { once } from 'node:events';
+import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
+import net, { type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { visit } from '../helpers/net.ts';
 import { killAll, spawnCli } from '../helpers/cli.ts';
 import { startPhpFpm, type PhpFpm } from '../helpers/php-fpm.ts';
+import { expectNothingLocal } from '../helpers/leaks.ts';
 
 let dir: string;
 let php: PhpFpm;
@@ -31,6 +34,40 @@ async function relay() {
   return { url: url!, port: Number(port) };
 }
 
+/** A relay address where nothing answers, that counts who connects to it. */
+async function watchedPort(): Promise<{ url: string; connections: () => number; close(): Promise<void> }> {
+  let connections = 0;
+  const server = net.createServer((socket) => {
+    connections += 1;
+    socket.destroy();
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/`,
+    connections: () => connections,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
+
+/** The exit code, or 'running' when the process is still up after `ms`. */
+function exitWithin(p: ReturnType<typeof spawnCli>, ms = 10_000): Promise<number | null | 'running'> {
+  return Promise.race([p.exited, new Promise<'running'>((r) => setTimeout(() => r('running'), ms).unref())]);
+}
+
+/** A folder with a file, and a symbolic link in it to a folder elsewhere (as Debian's dokuwiki has). */
+async function siteWithLinkOut(name: string): Promise<string> {
+  const site = join(dir, name);
+  const elsewhere = join(dir, `${name}-elsewhere`);
+  await mkdir(site);
+  await mkdir(elsewhere);
+  await writeFile(join(site, 'index.php'), '<?php echo "front";');
+  await writeFile(join(elsewhere, 'logo.png'), Buffer.from('89504e470d0a1a0a', 'hex'));
+  await writeFile(join(elsewhere, 'tool.php'), '<?php echo "ran " . basename(__FILE__);');
+  await symlink(elsewhere, join(site, 'tpl'));
+  return site;
+}
+
 const basic = (u: string, p: string) => `Basic ${Buffer.from(`${u}:${p}`).toString('base64')}`;
 
 describe('porthole folder', () => {
@@ -53,6 +90,125 @@ describe('porthole folder', () => {
     const env_ = await visit(r.port, 'files.test', { path: '/.env', headers: { authorization: basic('me', 'pa:ss') } });
     expect(env_.status).toBe(404);
     await cli.waitFor(/ GET \/hello\.txt {2}401 .*basic-auth/);
+  });
+});
+
+describe('porthole folder: symbolic links and missing folders', () => {
+  it('refuses a link out of the folder, saying why on the request line; --follow-symlinks serves it', async () => {
+    const site = await siteWithLinkOut('folder-links');
+    const r = await relay();
+    const strict = spawnCli(['folder', site, '--relay', `${r.url}/`, '--host', 'strict.test', '--token', 's'], env());
+    await strict.waitFor(/^Forwarding /);
+    const refused = await visit(r.port, 'strict.test', { path: '/tpl/logo.png' });
+    expect(refused.status).toBe(403);
+    expectNothingLocal(refused.body.toString(), dir);
+    const [line] = await strict.waitFor(/^.* GET \/tpl\/logo\.png {2}403 .*$/);
+    expect(line).toContain('a symbolic link leads it outside the folder');
+    expect(line).toContain('--follow-symlinks');
+
+    const loose = spawnCli(
+      ['folder', site, '--follow-symlinks', '--relay', `${r.url}/`, '--host', 'loose.test', '--token', 'l'],
+      env(),
+    );
+    await loose.waitFor(/^Forwarding /);
+    const served = await visit(r.port, 'loose.test', { path: '/tpl/logo.png' });
+    expect(served.status).toBe(200);
+    expect(served.headers['content-type']).toBe('image/png');
+    expect(served.body.toString('hex')).toBe('89504e470d0a1a0a');
+  });
+
+  it('stops at start with exit code 1 when the folder does not exist, before any relay', async () => {
+    const watched = await watchedPort();
+    try {
+      const missing = join(dir, 'does-not-exist');
+      const p = spawnCli(
+        ['folder', relative(process.cwd(), missing), '--relay', watched.url, '--host', 'm.test', '--token', 'm'],
+        env(),
+      );
+      expect(await exitWithin(p)).toBe(1);
+      expect(p.stderr.join('\n')).toContain(`the folder ${missing} does not exist`);
+      expect(p.stdout.join('\n')).not.toContain('Forwarding');
+      expect(watched.connections()).toBe(0);
+    } finally {
+      await watched.close();
+    }
+  });
+
+  it('shows the visitor no local path once the folder is gone; the request line names it', async () => {
+    const gone = join(dir, 'gone-later');
+    await mkdir(gone);
+    await writeFile(join(gone, 'a.txt'), 'a');
+    const r = await relay();
+    const cli = spawnCli(['folder', gone, '--relay', `${r.url}/`, '--host', 'gone.test', '--token', 'g'], env());
+    await cli.waitFor(/^Forwarding /);
+    await rm(gone, { recursive: true });
+    const res = await visit(r.port, 'gone.test', { path: '/a.txt' });
+    expect(res.status).toBe(502);
+    expectNothingLocal(res.body.toString(), gone);
+    const [line] = await cli.waitFor(/^.* GET \/a\.txt {2}502 .*$/);
+    expect(line).toContain(`the folder ${gone} does not exist`);
+  });
+});
+
+describe('porthole fastcgi: symbolic links and a missing root', () => {
+  it('refuses a link out of the root, saying why; --follow-symlinks serves its files and runs its scripts', async () => {
+    const site = await siteWithLinkOut('php-links');
+    const r = await relay();
+    const args = (h: string) => ['fastcgi', php.address, '--root', site, '--relay', `${r.url}/`, '--host', h];
+    const strict = spawnCli([...args('strict-php.test'), '--token', 's'], env());
+    await strict.waitFor(/^Forwarding /);
+    for (const p of ['/tpl/logo.png', '/tpl/tool.php']) {
+      const refused = await visit(r.port, 'strict-php.test', { path: p });
+      expect(refused.status, p).toBe(403);
+      expectNothingLocal(refused.body.toString(), dir);
+    }
+    const [line] = await strict.waitFor(/^.* GET \/tpl\/tool\.php {2}403 .*$/);
+    expect(line).toContain('a symbolic link leads it outside the document root');
+    expect(line).toContain('--follow-symlinks');
+
+    const loose = spawnCli([...args('loose-php.test'), '--token', 'l', '--follow-symlinks'], env());
+    await loose.waitFor(/^Forwarding /);
+    const logo = await visit(r.port, 'loose-php.test', { path: '/tpl/logo.png' });
+    expect(logo.status).toBe(200);
+    expect(logo.headers['content-type']).toBe('image/png');
+    const tool = await visit(r.port, 'loose-php.test', { path: '/tpl/tool.php' });
+    expect(tool.status).toBe(200);
+    expect(tool.body.toString()).toBe('ran tool.php');
+  });
+
+  it('stops at start with exit code 1 when the document root does not exist, before any relay', async () => {
+    const watched = await watchedPort();
+    try {
+      const missing = join(dir, 'nope');
+      const p = spawnCli(
+        [
+          'fastcgi',
+          php.address,
+          '--root',
+          relative(process.cwd(), missing),
+          '--relay',
+          watched.url,
+          '--host',
+          'n.test',
+        ],
+        env(),
+      );
+      expect(await exitWithin(p)).toBe(1);
+      expect(p.stderr.join('\n')).toContain(`the document root ${missing} does not exist`);
+      expect(p.stdout.join('\n')).not.toContain('Forwarding');
+      expect(watched.connections()).toBe(0);
+    } finally {
+      await watched.close();
+    }
+  });
+
+  it('tells about --follow-symlinks and its risk in help', async () => {
+    const p = spawnCli(['help'], env());
+    expect(await p.exited).toBe(0);
+    const help = p.stdout.join('\n');
+    // Both commands take it.
+    expect(help.match(/--follow-symlinks/g)?.length).toBeGreaterThanOrEqual(2);
+    expect(help).toContain('anyone can read what they lead to');
   });
 });
 

@@ -1,5 +1,5 @@
 import { once } from 'node:events';
-import { cp, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import net, { type AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -18,6 +18,7 @@ import {
 import { UpstreamError, type UpstreamRequest } from '../../src-main/engine/upstreams/upstream.ts';
 import { bytes, sha256, startRelay, startTunnel, until, visit, type Visit } from '../helpers/net.ts';
 import { startPhpFpm, type PhpFpm } from '../helpers/php-fpm.ts';
+import { expectNothingLocal } from '../helpers/leaks.ts';
 
 const FIXTURES = path.join(import.meta.dirname, '../fixtures/php');
 const SECRET = 'top-secret-outside-the-root';
@@ -86,6 +87,12 @@ beforeAll(async () => {
   await symlink(path.join(tmp, 'secret.txt'), path.join(www, 'escape.txt'));
   await symlink(tmp, path.join(www, 'escape-dir'));
   await symlink('style.css', path.join(www, 'alias.css'));
+  // A folder of the site kept elsewhere, as Debian's dokuwiki keeps lib/tpl in /var/lib/dokuwiki.
+  await mkdir(path.join(tmp, 'shared'));
+  await writeFile(path.join(tmp, 'shared', 'logo.txt'), 'logo from elsewhere\n');
+  await writeFile(path.join(tmp, 'shared', 'tool.php'), '<?php echo "ran " . basename(__FILE__) . " " . $_GET["x"];');
+  await writeFile(path.join(tmp, 'shared', '.htpasswd'), 'hidden-outside');
+  await symlink(path.join(tmp, 'shared'), path.join(www, 'lib'));
   // On a case-insensitive file system /INDEX.PHP opens index.php; the extension must match the same way.
   await writeFile(path.join(www, 'Upper.PHP'), '<?php echo "ran " . basename(__FILE__);');
   fpm = await startPhpFpm();
@@ -306,6 +313,44 @@ describe('PHP through PHP-FPM, the relay and a tunnel', () => {
     expect(r.body.toString()).not.toContain(SECRET);
   });
 
+  it('refuses a symbolic link out of the root, the log saying why and naming the option', async () => {
+    for (const p of ['/lib/logo.txt', '/lib/tool.php']) {
+      const r = await visit(relay.port, host(), { path: p });
+      expect(r.status, p).toBe(403);
+      expectNothingLocal(r.body.toString(), tmp);
+      const record = await logged(tunnel, p);
+      expect(record.error).toContain(`${p}: a symbolic link leads it outside the document root`);
+      expect(record.error).toContain(path.join(tmp, 'shared'));
+      expect(record.error).toContain('--follow-symlinks');
+    }
+  });
+
+  it('follows symbolic links out of the root when told to: static files and scripts', async () => {
+    await withTunnel({ address: fpm.address, followSymlinks: true }, 8, async (t) => {
+      const logo = await visit(relay.port, host(t), { path: '/lib/logo.txt' });
+      expect(logo.status).toBe(200);
+      expect(logo.headers['content-type']).toBe('text/plain; charset=utf-8');
+      expect(logo.body.toString()).toBe('logo from elsewhere\n');
+      const part = await visit(relay.port, host(t), { path: '/lib/logo.txt', headers: { range: 'bytes=0-3' } });
+      expect(part.status).toBe(206);
+      expect(part.body.toString()).toBe('logo');
+      const tool = await visit(relay.port, host(t), { path: '/lib/tool.php?x=42' });
+      expect(tool.status).toBe(200);
+      expect(tool.body.toString()).toBe('ran tool.php 42');
+      // Neither `..` nor dotfiles open up.
+      for (const p of ['/../secret.txt', '/%2e%2e/secret.txt', '/%2E%2E%2Fsecret.txt', '/sub/../../secret.txt']) {
+        const r = await raw(t, p);
+        expect(r.status, p).toBe(403);
+        expect(r.body.toString()).not.toContain(SECRET);
+      }
+      for (const p of ['/.env', '/lib/.htpasswd', '/lib/%2ehtpasswd']) {
+        const r = await raw(t, p);
+        expect(r.status, p).toBe(404);
+        expect(r.body.toString()).not.toMatch(/SECRET_KEY|hidden-outside/);
+      }
+    });
+  });
+
   it('hands .PHP in any case to PHP-FPM instead of serving its source', async () => {
     const r = await visit(relay.port, host(), { path: '/Upper.PHP' });
     expect(r.body.toString()).not.toContain('<?php');
@@ -444,12 +489,45 @@ describe('PHP through PHP-FPM, the relay and a tunnel', () => {
         await own.stop();
         const r = await visit(relay.port, host(t), { path: '/index.php?after=stop' });
         expect(r.status).toBe(502);
-        expect(r.body.toString()).toContain(`PHP-FPM is not running at ${own.address}`);
+        const page = r.body.toString();
+        // A TCP address tells nothing of the machine; a unix socket's path does, and stays in the log.
+        if (unixSocket) expect(page).toContain('the local PHP-FPM is not running');
+        else expect(page).toContain(`PHP-FPM is not running at ${own.address}`);
+        expectNothingLocal(page, www);
         const record = await logged(t, '/index.php?after=stop');
         expect(record.error).toMatch(/^PHP-FPM is not running at .* \((connection refused|no socket at .*)\)$/);
+        expect(record.error).toContain(own.address);
       });
     },
   );
+
+  it('does not start when the document root does not exist, and says so', async () => {
+    const missing = path.join(tmp, 'no-such-root');
+    const t = await startTunnel(relay.url, 'http://unused', {
+      options: { upstream: new FastCgiUpstream({ address: fpm.address, root: missing }) },
+      wait: false,
+    });
+    try {
+      expect(t.state).toEqual({ phase: 'failed', reason: `the document root ${missing} does not exist` });
+    } finally {
+      await t.close(0);
+    }
+  });
+
+  it('answers 502 without local paths once the document root is gone, the log naming it', async () => {
+    const root = path.join(tmp, 'gone-later');
+    await cp(FIXTURES, root, { recursive: true });
+    await withTunnel({ address: fpm.address, root }, 8, async (t) => {
+      expect((await visit(relay.port, host(t), { path: '/style.css' })).status).toBe(200);
+      await rm(root, { recursive: true });
+      const r = await visit(relay.port, host(t), { path: '/style.css?after' });
+      expect(r.status).toBe(502);
+      const page = r.body.toString();
+      expect(page).toContain('the document root of the site is missing');
+      expectNothingLocal(page, root);
+      expect((await logged(t, '/style.css?after')).error).toBe(`the document root ${root} does not exist`);
+    });
+  });
 
   it('answers 504 when PHP takes longer than the timeout, and drops that connection', async () => {
     await withTunnel({ address: fpm.address, timeoutMs: 1000 }, 8, async (t) => {

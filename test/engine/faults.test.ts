@@ -4,6 +4,7 @@ import type { PhaseState } from '../../src-main/engine/transports/fpw.ts';
 import type { Tunnel } from '../../src-main/engine/Tunnel.ts';
 import { RelayServer } from '../../src-main/relay/RelayServer.ts';
 import { echoHandler, startRelay, startServer, startTunnel, until, visit, type Server } from '../helpers/net.ts';
+import { expectNothingLocal } from '../helpers/leaks.ts';
 
 const cleanups: Array<() => Promise<unknown>> = [];
 afterEach(async () => {
@@ -113,6 +114,25 @@ describe('upstream faults', () => {
     expect(page).toContain('my shop');
     expect(page).toContain(target);
     expect(tunnel.log.list().at(-1)?.error).toContain('connection refused');
+  });
+
+  it("answers 502 without Node's error text when the upstream drops the connection, the log keeping it", async () => {
+    const rude = await startServer((req) => req.socket.destroy());
+    cleanups.push(() => rude.close());
+    const relay = await startRelay();
+    cleanups.push(() => relay.close(0));
+    const tunnel = await startTunnel(relay.url, rude.url);
+    cleanups.push(() => tunnel.close(0));
+    const r = await visit(relay.port, tunnel.profile.relay.host, { path: '/rude' });
+    expect(r.status).toBe(502);
+    const page = r.body.toString();
+    expect(page).toContain(rude.url);
+    expectNothingLocal(page);
+    expect(page).not.toContain('other side closed');
+    await until(() => tunnel.log.list().some((x) => x.url === '/rude'), 'the log entry');
+    expect(tunnel.log.list().find((x) => x.url === '/rude')?.error).toMatch(
+      /other side closed|socket hang up|ECONNRESET/,
+    );
   });
 
   it("answers 504 when the upstream is slower than the tunnel's timeout", async () => {

@@ -6,7 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RelayServer } from '../../src-main/relay/RelayServer.ts';
 import type { Tunnel } from '../../src-main/engine/Tunnel.ts';
 import { FolderUpstream } from '../../src-main/engine/upstreams/folder.ts';
-import { bytes, sha256, startRelay, startTunnel, visit, type Visit } from '../helpers/net.ts';
+import { bytes, sha256, startRelay, startTunnel, until, visit, type Visit } from '../helpers/net.ts';
+import { expectNothingLocal } from '../helpers/leaks.ts';
 
 const SECRET = 'TOP SECRET next to the folder';
 const SPACED = 'a file with spaces & <tags>.txt';
@@ -19,6 +20,7 @@ let relay: RelayServer;
 let plain: Tunnel;
 let withDots: Tunnel;
 let noListing: Tunnel;
+let following: Tunnel;
 
 beforeAll(async () => {
   base = await mkdtemp(path.join(tmpdir(), 'porthole-folder-'));
@@ -45,16 +47,22 @@ beforeAll(async () => {
   plain = await tunnelTo(new FolderUpstream({ root }));
   withDots = await tunnelTo(new FolderUpstream({ root, dotfiles: true }));
   noListing = await tunnelTo(new FolderUpstream({ root, listing: false }));
+  following = await tunnelTo(new FolderUpstream({ root, followSymlinks: true }));
 });
 
 afterAll(async () => {
-  await Promise.all([plain, withDots, noListing].map((t) => t?.close(0)));
+  await Promise.all([plain, withDots, noListing, following].map((t) => t?.close(0)));
   await relay?.close(0);
   await rm(base, { recursive: true, force: true });
 });
 
 const get = (tunnel: Tunnel, p: string, opts: Parameters<typeof visit>[2] = {}): Promise<Visit> =>
   visit(relay.port, tunnel.profile.relay.host, { path: p, ...opts });
+
+async function logged(tunnel: Tunnel, url: string) {
+  await until(() => tunnel.log.list().some((r) => r.url === url), `the log entry of ${url}`);
+  return tunnel.log.list().find((r) => r.url === url)!;
+}
 
 /**
  * A request whose path goes to the relay byte for byte: undici (like any WHATWG URL parser) would
@@ -198,7 +206,7 @@ describe('folder upstream: files', () => {
 });
 
 describe('folder upstream: no way out', () => {
-  it.each([
+  const CLIMBS = [
     '/../secret.txt',
     '/sub/../../secret.txt',
     '/%2e%2e/secret.txt',
@@ -209,9 +217,9 @@ describe('folder upstream: no way out', () => {
     '/sub/%2e%2e%2f%2e%2e%2fsecret.txt',
     '/hello.txt%00.png',
     '/%c0%ae%c0%ae/secret.txt',
-    '/out-dir/secret.txt',
-    '/out-dir/',
-  ])('refuses %s', async (p) => {
+  ];
+
+  it.each([...CLIMBS, '/out-dir/secret.txt', '/out-dir/'])('refuses %s', async (p) => {
     const r = await rawGet(plain, p);
     expect([400, 403, 404]).toContain(r.status);
     expect(r.body.toString()).not.toContain(SECRET);
@@ -222,6 +230,13 @@ describe('folder upstream: no way out', () => {
     expect(out.status).toBe(403);
     expect(out.body.toString()).not.toContain(SECRET);
     expect(out.body.toString()).toContain('outside the shared folder');
+    expectNothingLocal(out.body.toString(), base);
+    // The owner learns why, and what would serve it.
+    const record = await logged(plain, '/out-link.txt');
+    expect(record.status).toBe(403);
+    expect(record.error).toContain('/out-link.txt: a symbolic link leads it outside the folder');
+    expect(record.error).toContain(path.join(base, 'secret.txt'));
+    expect(record.error).toContain('--follow-symlinks');
     const inside = await get(plain, '/in-link.txt');
     expect(inside.status).toBe(200);
     expect(inside.body.toString()).toBe('hello world\n');
@@ -230,6 +245,31 @@ describe('folder upstream: no way out', () => {
   it('hides dotfiles, also encoded or behind a link', async () => {
     for (const p of ['/.env', '/%2eenv', '/.git/config', '/.git/', '/git-alias/config']) {
       const r = await rawGet(plain, p);
+      expect(r.status, p).toBe(404);
+      expect(r.body.toString()).not.toMatch(/dotenv-secret|git-secret/);
+    }
+  });
+
+  it('follows symbolic links out of the folder when told to', async () => {
+    const file = await get(following, '/out-link.txt');
+    expect(file.status).toBe(200);
+    expect(file.body.toString()).toBe(SECRET);
+    expect(file.headers['content-type']).toBe('text/plain; charset=utf-8');
+    expect((await get(following, '/out-dir/secret.txt')).body.toString()).toBe(SECRET);
+    const listing = (await get(following, '/')).body.toString();
+    expect(listing).toContain('href="out-link.txt"');
+    expect(listing).toContain('href="out-dir/"');
+  });
+
+  it.each(CLIMBS)('still refuses %s when following links', async (p) => {
+    const r = await rawGet(following, p);
+    expect([400, 403, 404]).toContain(r.status);
+    expect(r.body.toString()).not.toContain(SECRET);
+  });
+
+  it('still hides dotfiles when following links', async () => {
+    for (const p of ['/.env', '/%2eenv', '/.git/config', '/git-alias/config', '/out-dir/site/.env']) {
+      const r = await rawGet(following, p);
       expect(r.status, p).toBe(404);
       expect(r.body.toString()).not.toMatch(/dotenv-secret|git-secret/);
     }
@@ -247,15 +287,36 @@ describe('folder upstream: no way out', () => {
 });
 
 describe('folder upstream: faults', () => {
-  it('answers 502 naming the folder when it does not exist', async () => {
+  it('does not start when the folder does not exist, and says so', async () => {
     const missing = path.join(base, 'not-there');
     const tunnel = await startTunnel(relay.url, 'http://unused', {
       options: { upstream: new FolderUpstream({ root: missing }) },
+      wait: false,
     });
     try {
-      const r = await get(tunnel, '/');
+      expect(tunnel.state).toEqual({ phase: 'failed', reason: `the folder ${missing} does not exist` });
+      await expect(tunnel.whenOnline()).rejects.toThrow(`the folder ${missing} does not exist`);
+    } finally {
+      await tunnel.close(0);
+    }
+  });
+
+  it('answers 502 without local paths once the folder is gone, the log naming it', async () => {
+    const gone = path.join(base, 'gone-later');
+    await mkdir(gone);
+    await writeFile(path.join(gone, 'a.txt'), 'a');
+    const tunnel = await startTunnel(relay.url, 'http://unused', {
+      options: { upstream: new FolderUpstream({ root: gone }) },
+    });
+    try {
+      expect((await get(tunnel, '/a.txt')).status).toBe(200);
+      await rm(gone, { recursive: true });
+      const r = await get(tunnel, '/a.txt?after');
       expect(r.status).toBe(502);
-      expect(r.body.toString()).toContain(`the folder ${missing} does not exist`);
+      const page = r.body.toString();
+      expect(page).toContain('the shared folder is missing');
+      expectNothingLocal(page, gone);
+      expect((await logged(tunnel, '/a.txt?after')).error).toBe(`the folder ${gone} does not exist`);
     } finally {
       await tunnel.close(0);
     }

@@ -123,6 +123,28 @@ describe('profile editor', () => {
     await screen.findByRole('article', { name: 'Shop' });
   });
 
+  it('follows symbolic links out of a folder only when asked, with a warning that says the risk', async () => {
+    const bridge = new FakeBridge();
+    const { user, form } = await newTunnelForm(bridge);
+    await user.type(screen.getByLabelText('Name'), 'Wiki');
+    await user.selectOptions(screen.getByLabelText('Kind'), 'folder');
+    await user.type(screen.getByLabelText('Folder'), '/usr/share/dokuwiki');
+    const follow = within(form).getByRole('checkbox', { name: 'Follow symbolic links that lead outside the folder' });
+    expect((follow as HTMLInputElement).checked).toBe(false);
+    await user.click(follow);
+    expect(within(form).getByRole('note').textContent).toContain('anyone with the address can read what these links');
+    await user.click(within(form).getByRole('button', { name: 'Create tunnel' }));
+    const [payload] = bridge.callsOf('profiles:create') as Array<{ profile: Record<string, unknown> }>;
+    expect(commandSchemas['profiles:create'].safeParse(payload).success).toBe(true);
+    expect(payload!.profile['upstream']).toEqual({
+      kind: 'folder',
+      root: '/usr/share/dokuwiki',
+      dotfiles: false,
+      listing: true,
+      followSymlinks: true,
+    });
+  });
+
   it('edits a saved profile with its secrets masked until revealed', async () => {
     const bridge = bridgeWith(makeTunnel('demo', 'Offline demo'));
     bridge.profileList = [

@@ -7,6 +7,7 @@ import { appendHeader, firstValue, stripHopByHop, type HeaderMap } from '../fpw-
 import { HTML_TYPE, errorPage } from '../pages.ts';
 import { FastCgiClient, FastCgiError, formatFastCgiAddress, parseFastCgiAddress } from './fastcgi-client.ts';
 import type { ParamValue } from './fastcgi-records.ts';
+import { linkOutMessage, rootProblem, rootProblemNow } from './root.ts';
 import { UpstreamError, type Upstream, type UpstreamRequest, type UpstreamResponse } from './upstream.ts';
 
 export interface FastCgiUpstreamOptions {
@@ -23,6 +24,12 @@ export interface FastCgiUpstreamOptions {
   remoteRoot?: string;
   /** Time allowed for the response head, and between body chunks. @default 60000 */
   timeoutMs?: number;
+  /**
+   * Serve and run what symbolic links in the root lead to outside it, as nginx and Apache do (a
+   * Debian package's `lib/tpl -> /var/lib/...`). Off, such a request answers 403 and the request log
+   * says why. `..` and dotfiles stay refused either way. @default false
+   */
+  followSymlinks?: boolean;
   /** SERVER_NAME for every request; by default the host of the visitor's `Host` header. */
   serverName?: string;
   /**
@@ -50,8 +57,8 @@ const MAX_HEAD_BYTES = 256 * 1024;
 /** What a request path leads to. */
 type Route =
   | { kind: 'script'; scriptName: string; pathInfo: string | null; documentUri: string }
-  | { kind: 'static'; realRoot: string; realFile: string }
-  | { kind: 'page'; status: number; title: string; message: string; headers?: HeaderMap };
+  | { kind: 'static'; realFile: string }
+  | { kind: 'page'; status: number; title: string; message: string; headers?: HeaderMap; detail?: string };
 
 /**
  * Runs PHP sites through PHP-FPM, routed like nginx's
@@ -62,16 +69,20 @@ export class FastCgiUpstream implements Upstream {
   readonly target: string;
   readonly #client: FastCgiClient;
   readonly #address: string;
+  /** PHP-FPM as the visitor's page may name it: a TCP address, but not a unix socket's path. */
+  readonly #shownFpm: string;
   readonly #root: string;
   readonly #index: string;
   readonly #remoteRoot: string;
   readonly #timeoutMs: number;
   readonly #serverName: string | undefined;
+  readonly #followSymlinks: boolean;
 
   constructor(opts: FastCgiUpstreamOptions) {
     const address = parseFastCgiAddress(opts.address);
     if (!opts.root) throw new Error('a FastCGI upstream needs a document root');
     this.#address = formatFastCgiAddress(address);
+    this.#shownFpm = address.kind === 'unix' ? 'the local PHP-FPM' : `PHP-FPM at ${this.#address}`;
     this.#root = path.resolve(opts.root);
     this.#index = opts.index ?? 'index.php';
     if (!this.#index || this.#index.includes('/') || this.#index.startsWith('.')) {
@@ -80,6 +91,7 @@ export class FastCgiUpstream implements Upstream {
     this.#remoteRoot = trimSlash(opts.remoteRoot ?? this.#root);
     this.#timeoutMs = opts.timeoutMs ?? 60_000;
     this.#serverName = opts.serverName;
+    this.#followSymlinks = opts.followSymlinks ?? false;
     this.#client = new FastCgiClient({
       address,
       ...(opts.maxConnections !== undefined ? { maxConnections: opts.maxConnections } : {}),
@@ -96,7 +108,8 @@ export class FastCgiUpstream implements Upstream {
     const route = await this.#route(req.path);
     if (route.kind === 'page') {
       await drain(req.body);
-      return page(route.status, route.title, route.message, route.headers);
+      const answer = page(route.status, route.title, route.message, route.headers);
+      return route.detail ? { ...answer, diagnostics: route.detail } : answer;
     }
     if (route.kind === 'static') {
       await drain(req.body);
@@ -105,9 +118,13 @@ export class FastCgiUpstream implements Upstream {
           allow: 'GET, HEAD',
         });
       }
-      return serveStatic(req, route.realRoot, route.realFile);
+      return serveStatic(req, route.realFile);
     }
     return this.#runScript(req, route, signal);
+  }
+
+  check(): string | null {
+    return rootProblem(this.#root, 'the document root')?.message ?? null;
   }
 
   async close(): Promise<void> {
@@ -147,17 +164,25 @@ export class FastCgiUpstream implements Upstream {
     try {
       realRoot = await realpath(this.#root);
     } catch (err) {
-      throw new UpstreamError(502, `the document root ${this.#root} cannot be read (${(err as Error).message})`);
+      const problem = await rootProblemNow(this.#root, 'the document root');
+      throw new UpstreamError(
+        502,
+        problem?.message ?? `the document root ${this.#root} cannot be read (${(err as Error).message})`,
+        problem?.missing ? 'the document root of the site is missing' : 'the document root of the site cannot be read',
+      );
     }
     const inside = realRoot === path.sep ? realRoot : realRoot + path.sep;
-    const look = async (segs: string[]): Promise<{ real: string; stats: Stats } | 'outside' | null> => {
+    // The segments hold no `..` by now: path.join stays in the root, and only a symbolic link can lead out.
+    const look = async (segs: string[]): Promise<{ real: string; stats: Stats } | Route | null> => {
       let real: string;
       try {
         real = await realpath(path.join(this.#root, ...segs));
       } catch {
         return null;
       }
-      if (real !== realRoot && !real.startsWith(inside)) return 'outside';
+      if (real !== realRoot && !real.startsWith(inside) && !this.#followSymlinks) {
+        return { ...forbidden, detail: linkOutMessage('/' + segs.join('/'), real, 'the document root') };
+      }
       try {
         return { real, stats: await stat(real) };
       } catch {
@@ -174,14 +199,14 @@ export class FastCgiUpstream implements Upstream {
     // A path that is not UTF-8 cannot name a file here: it can only be a route of the front controller.
     if (utf8 !== null) {
       const found = await look(segments);
-      if (found === 'outside') return forbidden;
+      if (found && 'kind' in found) return found;
       if (found?.stats.isFile()) {
         if (isPhp(uri)) return script(segments, null);
-        return { kind: 'static', realRoot, realFile: found.real };
+        return { kind: 'static', realFile: found.real };
       }
       if (found?.stats.isDirectory()) {
         const index = await look([...segments, this.#index]);
-        if (index === 'outside') return forbidden;
+        if (index && 'kind' in index) return index;
         if (index?.stats.isFile()) return script([...segments, this.#index], null);
       }
       // `/app.php/extra`: the first `.php` segment that is a file runs, the rest is PATH_INFO.
@@ -189,12 +214,12 @@ export class FastCgiUpstream implements Upstream {
       if (at >= 0) {
         const prefix = segments.slice(0, at + 1);
         const php = await look(prefix);
-        if (php === 'outside') return forbidden;
+        if (php && 'kind' in php) return php;
         if (php?.stats.isFile()) return script(prefix, '/' + segments.slice(at + 1).join('/') + trailing);
       }
     }
     const front = await look([this.#index]);
-    if (front === 'outside') return forbidden;
+    if (front && 'kind' in front) return front;
     if (front?.stats.isFile()) return script([this.#index], null);
     return { kind: 'page', status: 404, title: 'Not Found', message: 'There is no such page.' };
   }
@@ -219,9 +244,11 @@ export class FastCgiUpstream implements Upstream {
     );
 
     const controller = new AbortController();
+    const seconds = Math.round(this.#timeoutMs / 1000);
     const timedOut = new UpstreamError(
       504,
-      `PHP-FPM at ${this.#address} did not answer within ${Math.round(this.#timeoutMs / 1000)} s`,
+      `PHP-FPM at ${this.#address} did not answer within ${seconds} s`,
+      `${this.#shownFpm} did not answer within ${seconds} s`,
     );
     // The clock runs while Porthole waits for PHP: from the request to the end of the head (queue
     // and connect included), then for each body chunk. Time the visitor takes to read does not count.
@@ -267,7 +294,11 @@ export class FastCgiUpstream implements Upstream {
         }
         if (head.length > MAX_HEAD_BYTES) {
           await it.return?.();
-          throw new UpstreamError(502, `PHP-FPM at ${this.#address} sent over 256 KiB of headers`);
+          throw new UpstreamError(
+            502,
+            `PHP-FPM at ${this.#address} sent over 256 KiB of headers`,
+            `${this.#shownFpm} sent over 256 KiB of headers`,
+          );
         }
       }
     } catch (err) {
@@ -281,6 +312,7 @@ export class FastCgiUpstream implements Upstream {
       throw new UpstreamError(
         502,
         `PHP-FPM at ${this.#address} ended the request without a response${stderr ? `: ${stderr}` : ''}`,
+        `${this.#shownFpm} ended the request without a response`,
       );
     }
     disarm();
@@ -361,27 +393,46 @@ export class FastCgiUpstream implements Upstream {
     return p;
   }
 
+  /**
+   * The message keeps the system error and PHP's stderr for the request log; the public message
+   * names no socket path and no error code.
+   */
   #toUpstreamError(err: unknown, stderr: string | undefined): UpstreamError {
     if (err instanceof UpstreamError) return err;
     const e = err as { code?: string; message?: string };
     const at = this.#address;
     const socketPath = at.startsWith('unix:') ? at.slice(5) : at;
+    const fpm = this.#shownFpm;
+    const notRunning = at.startsWith('unix:') ? 'the local PHP-FPM is not running' : `PHP-FPM is not running at ${at}`;
     switch (e.code) {
       case 'ECONNREFUSED':
-        return new UpstreamError(502, `PHP-FPM is not running at ${at} (connection refused)`);
+        return new UpstreamError(502, `PHP-FPM is not running at ${at} (connection refused)`, notRunning);
       case 'ENOENT':
-        return new UpstreamError(502, `PHP-FPM is not running at ${at} (no socket at ${socketPath})`);
+        return new UpstreamError(502, `PHP-FPM is not running at ${at} (no socket at ${socketPath})`, notRunning);
       case 'EACCES':
-        return new UpstreamError(502, `PHP-FPM's socket ${socketPath} cannot be opened (permission denied)`);
+        return new UpstreamError(
+          502,
+          `PHP-FPM's socket ${socketPath} cannot be opened (permission denied)`,
+          "PHP-FPM's socket cannot be opened",
+        );
       case 'ETIMEDOUT':
-        return new UpstreamError(504, `connecting to PHP-FPM at ${at} timed out`);
+        return new UpstreamError(504, `connecting to PHP-FPM at ${at} timed out`, `connecting to ${fpm} timed out`);
     }
     const tail = stderr?.trim() ? ` (stderr: ${stderr.trim()})` : '';
     if (err instanceof FastCgiError) {
-      if (err.code === 'rejected') return new UpstreamError(502, `${err.message}, at ${at}; try again later`);
-      return new UpstreamError(502, `${err.message} (${at})${tail}`);
+      if (err.code === 'rejected') {
+        // "PHP-FPM refused the request: it is overloaded": the client's own words, nothing local.
+        return new UpstreamError(502, `${err.message}, at ${at}; try again later`, `${err.message}; try again later`);
+      }
+      const shown =
+        err.code === 'closed'
+          ? `${fpm} closed the connection without a complete answer`
+          : err.code === 'protocol'
+            ? `${fpm} answered with something that is not FastCGI`
+            : 'the request body could not be passed on';
+      return new UpstreamError(502, `${err.message} (${at})${tail}`, shown);
     }
-    return new UpstreamError(502, `PHP-FPM at ${at} failed: ${e.message ?? String(err)}${tail}`);
+    return new UpstreamError(502, `PHP-FPM at ${at} failed: ${e.message ?? String(err)}${tail}`, `${fpm} failed`);
   }
 }
 
@@ -521,8 +572,12 @@ class CapturedResponse extends PassThrough {
   }
 }
 
-/** Serves one file with `send` (content type, ETag, Last-Modified, ranges, conditional requests). */
-function serveStatic(req: UpstreamRequest, realRoot: string, realFile: string): Promise<UpstreamResponse> {
+/**
+ * Serves one file with `send` (content type, ETag, Last-Modified, ranges, conditional requests).
+ * `realFile` is the checked real path (inside the root, or where a followed link leads): send gets its
+ * folder as the root and its name as the path, so it opens that file and no other.
+ */
+function serveStatic(req: UpstreamRequest, realFile: string): Promise<UpstreamResponse> {
   return new Promise((resolve, reject) => {
     let file: ReadStream | null = null;
     const out = new CapturedResponse(() => {
@@ -537,15 +592,14 @@ function serveStatic(req: UpstreamRequest, realRoot: string, realFile: string): 
     });
     // A reader that stops early leaves the file open otherwise: send only closes it when the response finishes.
     out.on('close', () => file?.destroy());
-    const relative = path.relative(realRoot, realFile).split(path.sep).map(encodeURIComponent).join('/');
     const requestHeaders: Record<string, string> = {};
     for (const [name, value] of Object.entries(req.headers)) {
       requestHeaders[name] = Array.isArray(value) ? value.join(', ') : value;
     }
     // send reads only the method and headers of the request it is given.
     const visitor = { method: req.method, headers: requestHeaders } as unknown as Readable;
-    const stream = send(visitor, '/' + relative, {
-      root: realRoot,
+    const stream = send(visitor, '/' + encodeURIComponent(path.basename(realFile)), {
+      root: path.dirname(realFile),
       // Dotfiles and the index were decided by the router; send sees one regular file.
       dotfiles: 'allow',
       index: false,
@@ -562,13 +616,23 @@ function serveStatic(req: UpstreamRequest, realRoot: string, realFile: string): 
       }
       const status = err.status ?? 500;
       if (status >= 500) {
-        reject(new UpstreamError(502, `reading ${realFile} failed: ${err.message}`));
+        reject(
+          new UpstreamError(502, `reading ${realFile} failed: ${err.message}`, 'a file of the site could not be read'),
+        );
         return;
       }
       const extra: HeaderMap = {};
       for (const [name, value] of Object.entries(err.headers ?? {})) extra[name.toLowerCase()] = value;
-      const title = status === 416 ? 'Range Not Satisfiable' : status === 404 ? 'Not Found' : 'Error';
-      resolve(page(status, title, err.message, extra));
+      // send's message can be a system error naming the file (a 404 for a file deleted just now):
+      // the page says it in its own words, the log keeps send's.
+      const shown =
+        status === 416
+          ? page(416, 'Range Not Satisfiable', 'The requested range is outside the file.', extra)
+          : status === 404
+            ? page(404, 'Not Found', 'There is no such page.', extra)
+            : page(status, 'Error', 'The file could not be sent.', extra);
+      // A range or a precondition that does not hold is the visitor's business, not a fault.
+      resolve(status === 416 || status === 412 ? shown : { ...shown, diagnostics: `${realFile}: ${err.message}` });
     });
     stream.pipe(out as unknown as NodeJS.WritableStream);
   });

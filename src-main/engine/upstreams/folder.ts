@@ -7,6 +7,7 @@ import path from 'node:path';
 import send from 'send';
 import { HTML_TYPE, errorPage, escapeHtml } from '../pages.ts';
 import { HttpUpstream } from './http.ts';
+import { linkOutMessage, rootProblem, rootProblemNow } from './root.ts';
 import { UpstreamError, type Upstream, type UpstreamRequest, type UpstreamResponse } from './upstream.ts';
 
 export interface FolderUpstreamOptions {
@@ -16,12 +17,18 @@ export interface FolderUpstreamOptions {
   dotfiles?: boolean;
   /** Answer a directory that has no `index.html` with a page listing its entries. @default true */
   listing?: boolean;
+  /**
+   * Serve what symbolic links in the folder lead to outside it. Off, such a link answers 403 and the
+   * request log says why. `..` and encoded separators stay refused, and dotfiles hidden, either way.
+   * @default false
+   */
+  followSymlinks?: boolean;
 }
 
 /**
  * Publishes a folder of static files: ranges, ETag/Last-Modified and conditional requests, content
  * types, HEAD, directory listings. Nothing outside the folder is ever served: no `..`, no encoded
- * separators, no symbolic link that leads out of it.
+ * separators, and no symbolic link that leads out of it unless `followSymlinks` says so.
  *
  * `send` answers into a real `ServerResponse`, so the folder is served by a private HTTP server on
  * 127.0.0.1 and visitor requests reach it through an {@link HttpUpstream}. The alternative, piping
@@ -36,6 +43,7 @@ export class FolderUpstream implements Upstream {
   readonly #root: string;
   readonly #dotfiles: boolean;
   readonly #listing: boolean;
+  readonly #followSymlinks: boolean;
   #inner: Promise<{ server: http.Server; upstream: HttpUpstream }> | null = null;
   #closed = false;
   #socketDir: string | null = null;
@@ -44,23 +52,43 @@ export class FolderUpstream implements Upstream {
     this.#root = path.resolve(opts.root);
     this.#dotfiles = opts.dotfiles ?? false;
     this.#listing = opts.listing ?? true;
+    this.#followSymlinks = opts.followSymlinks ?? false;
     this.target = `folder:${this.#root}`;
   }
 
+  check(): string | null {
+    return rootProblem(this.#root, 'the folder')?.message ?? null;
+  }
+
   async handle(req: UpstreamRequest, signal: AbortSignal): Promise<UpstreamResponse> {
-    if (this.#closed) throw new UpstreamError(502, `${this.target} is closed`);
-    const stat = await fs.stat(this.#root).catch(() => null);
-    if (!stat?.isDirectory()) throw new UpstreamError(502, `the folder ${this.#root} does not exist`);
+    if (this.#closed) throw new UpstreamError(502, `${this.target} is closed`, 'the shared folder is closed');
+    const problem = await rootProblemNow(this.#root, 'the folder');
+    if (problem) {
+      const shown = problem.missing ? 'the shared folder is missing' : 'the shared folder cannot be read';
+      throw new UpstreamError(502, problem.message, shown);
+    }
     const inner = await this.#start();
+    let res: UpstreamResponse;
     try {
-      return await inner.upstream.handle(req, signal);
+      res = await inner.upstream.handle(req, signal);
     } catch (err) {
       // The loopback address means nothing to the person reading the page or the log.
       if (err instanceof UpstreamError) {
-        throw new UpstreamError(err.status, err.message.replaceAll(inner.upstream.target, 'the file server'));
+        throw new UpstreamError(
+          err.status,
+          err.message.replaceAll(inner.upstream.target, 'the file server'),
+          err.status === 504 ? 'the shared folder took too long to answer' : 'the shared folder could not be read',
+        );
       }
       throw err;
     }
+    // What the file server says for the owner alone travels in a header of its own, which goes no further.
+    const detail = res.headers[DETAIL_HEADER];
+    if (detail !== undefined) {
+      delete res.headers[DETAIL_HEADER];
+      res.diagnostics = decodeURIComponent(Array.isArray(detail) ? detail.join(' ') : detail);
+    }
+    return res;
   }
 
   async close(): Promise<void> {
@@ -78,7 +106,7 @@ export class FolderUpstream implements Upstream {
       const server = http.createServer((req, res) => {
         this.#serve(req, res).catch((err: unknown) => {
           if (res.headersSent) res.destroy();
-          else page(res, 500, 'Internal Server Error', `The file could not be read: ${(err as Error).message}.`);
+          else page(res, 500, 'Internal Server Error', 'The file could not be read.', (err as Error).message);
         });
       });
       // A unix socket in a folder only this user can enter: a TCP port on 127.0.0.1 would let any
@@ -130,8 +158,10 @@ export class FolderUpstream implements Upstream {
     }
     const found = await this.#resolve(parsed);
     if (found.kind !== 'ok') {
-      if (found.kind === 'outside') page(res, 403, 'Forbidden', `${shown} points outside the shared folder.`);
-      else if (found.kind === 'denied') page(res, 403, 'Forbidden', `${shown} cannot be read.`);
+      if (found.kind === 'outside') {
+        const detail = linkOutMessage(shown, found.real, 'the folder');
+        page(res, 403, 'Forbidden', `${shown} points outside the shared folder.`, detail);
+      } else if (found.kind === 'denied') page(res, 403, 'Forbidden', `${shown} cannot be read.`);
       else notFound(res, shown);
       return;
     }
@@ -172,10 +202,12 @@ export class FolderUpstream implements Upstream {
       const rootReal = await fs.realpath(this.#root);
       const real = await fs.realpath(path.join(this.#root, ...segments));
       const rel = path.relative(rootReal, real);
-      if (rel === '..' || rel.startsWith(`..${path.sep}`) || path.isAbsolute(rel)) return { kind: 'outside' };
+      const outside = rel === '..' || rel.startsWith(`..${path.sep}`) || path.isAbsolute(rel);
+      if (outside && !this.#followSymlinks) return { kind: 'outside', real };
       // Checked again on the real path: a link `public -> .git` or a Windows short name (`GIT~1`)
-      // reaches a dotfile through a name without a dot.
-      if (!this.#dotfiles && rel.split(path.sep).some(isDotName)) return { kind: 'missing' };
+      // reaches a dotfile through a name without a dot. (Outside the folder, the names the visitor
+      // asked for were checked: the path of a link's target is the owner's choice.)
+      if (!outside && !this.#dotfiles && rel.split(path.sep).some(isDotName)) return { kind: 'missing' };
       return { kind: 'ok', real, stat: await fs.stat(real) };
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
@@ -211,7 +243,7 @@ export class FolderUpstream implements Upstream {
       if (status === 404) notFound(res, '/' + segments.join('/'));
       else if (status === 416) page(res, 416, 'Range Not Satisfiable', 'The requested range is outside the file.');
       else if (status === 412) page(res, 412, 'Precondition Failed', 'The file has changed.');
-      else page(res, status, 'Error', 'The file could not be sent.');
+      else page(res, status, 'Error', 'The file could not be sent.', (err as { message?: string }).message);
     });
     stream.pipe(res);
   }
@@ -269,7 +301,10 @@ ${rows.join('\n')}
 }
 
 type Resolved =
-  { kind: 'ok'; real: string; stat: Stats } | { kind: 'missing' } | { kind: 'outside' } | { kind: 'denied' };
+  | { kind: 'ok'; real: string; stat: Stats }
+  | { kind: 'missing' }
+  | { kind: 'outside'; real: string }
+  | { kind: 'denied' };
 
 /**
  * Splits a URL path into decoded segments, dropping empty and `.` ones. Refuses what could climb
@@ -297,10 +332,18 @@ function isDotName(name: string): boolean {
   return name.startsWith('.');
 }
 
-function page(res: ServerResponse, status: number, title: string, message: string): void {
+/**
+ * Carries a detail for the owner (an error's text, a path) from the file server to the request log;
+ * FolderUpstream takes it off, so the visitor never gets it.
+ */
+const DETAIL_HEADER = 'x-porthole-detail';
+
+/** A page for the visitor; `detail`, for the owner, goes to the request log only. */
+function page(res: ServerResponse, status: number, title: string, message: string, detail?: string): void {
   const body = errorPage(status, title, message);
   res.statusCode = status;
   res.setHeader('content-type', HTML_TYPE);
+  if (detail) res.setHeader(DETAIL_HEADER, encodeURIComponent(detail));
   res.setHeader('content-length', body.length);
   res.end(res.req.method === 'HEAD' ? undefined : body);
 }

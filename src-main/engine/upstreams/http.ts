@@ -126,24 +126,34 @@ const UNTRUSTED_CERTIFICATE = new Map<string, string>(
   }),
 );
 
-/** Maps a network or undici error to what the visitor should see. */
+/**
+ * Maps a network or undici error to an UpstreamError: the message keeps the error's text and code for
+ * the request log, the public message says what happened in words that show nothing of the machine.
+ */
 export function toUpstreamError(err: unknown, target: string, timeoutMs: number): UpstreamError {
   const e = err as { code?: string; message?: string; cause?: { code?: string } };
   const code = e.code ?? e.cause?.code ?? '';
+  const same = (status: 502 | 504, message: string): UpstreamError => new UpstreamError(status, message, message);
   if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT') {
-    return new UpstreamError(504, `${target} did not answer within ${Math.round(timeoutMs / 1000)} s`);
+    return same(504, `${target} did not answer within ${Math.round(timeoutMs / 1000)} s`);
   }
-  if (code === 'UND_ERR_CONNECT_TIMEOUT') return new UpstreamError(504, `connecting to ${target} timed out`);
-  if (code === 'ECONNREFUSED') return new UpstreamError(502, `nothing is listening at ${target} (connection refused)`);
+  if (code === 'UND_ERR_CONNECT_TIMEOUT') return same(504, `connecting to ${target} timed out`);
+  if (code === 'ECONNREFUSED') return same(502, `nothing is listening at ${target} (connection refused)`);
   const untrusted = UNTRUSTED_CERTIFICATE.get(code);
   if (untrusted) {
+    const advice = `if you trust this service, turn on "accept invalid certificates" (--insecure-upstream)`;
     return new UpstreamError(
       502,
-      `the certificate of ${target} is not trusted: ${untrusted} (${code}); if you trust this service, ` +
-        `turn on "accept invalid certificates" (--insecure-upstream)`,
+      `the certificate of ${target} is not trusted: ${untrusted} (${code}); ${advice}`,
+      `the certificate of ${target} is not trusted: ${untrusted}; ${advice}`,
     );
   }
-  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN')
-    return new UpstreamError(502, `the name in ${target} does not resolve`);
-  return new UpstreamError(502, `${target} failed: ${e.message ?? String(err)}${code ? ` (${code})` : ''}`);
+  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return same(502, `the name in ${target} does not resolve`);
+  return new UpstreamError(
+    502,
+    `${target} failed: ${e.message ?? String(err)}${code ? ` (${code})` : ''}`,
+    code === 'UND_ERR_SOCKET' || code === 'ECONNRESET' || code === 'EPIPE'
+      ? `${target} closed the connection without a complete answer`
+      : `${target} did not give a usable answer`,
+  );
 }

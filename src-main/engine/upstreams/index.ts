@@ -2,6 +2,7 @@ import type { Profile } from '../profile.ts';
 import { FastCgiUpstream } from './fastcgi.ts';
 import { FolderUpstream } from './folder.ts';
 import { HttpUpstream } from './http.ts';
+import { rootProblem } from './root.ts';
 import type { Upstream } from './upstream.ts';
 
 /** The upstream a profile names. */
@@ -21,9 +22,25 @@ export function createUpstream(profile: Profile): Upstream {
         root: u.root,
         index: u.index,
         ...(u.remoteRoot ? { remoteRoot: u.remoteRoot } : {}),
+        followSymlinks: u.followSymlinks,
         timeoutMs: profile.upstreamTimeoutMs,
       });
     case 'folder':
-      return new FolderUpstream({ root: u.root, dotfiles: u.dotfiles, listing: u.listing });
+      return new FolderUpstream({
+        root: u.root,
+        dotfiles: u.dotfiles,
+        listing: u.listing,
+        followSymlinks: u.followSymlinks,
+      });
   }
+}
+
+/**
+ * Why the local service a profile names cannot be served at all (a missing folder or document root),
+ * or null; what a tunnel checks at start, for a caller that wants to know before anything else.
+ */
+export function upstreamProblem(u: { kind: 'http' } | { kind: 'fastcgi' | 'folder'; root: string }): string | null {
+  if (u.kind === 'folder') return rootProblem(u.root, 'the folder')?.message ?? null;
+  if (u.kind === 'fastcgi') return rootProblem(u.root, 'the document root')?.message ?? null;
+  return null;
 }

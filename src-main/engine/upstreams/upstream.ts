@@ -33,15 +33,23 @@ export interface UpstreamResponse {
   diagnostics?: string;
 }
 
-/** Thrown by an upstream for failures the visitor sees as a Porthole page. */
+/**
+ * Thrown by an upstream for failures the visitor sees as a Porthole page. The message is for the
+ * owner (the request log): it may name local paths and system errors. The visitor's page shows only
+ * `publicMessage`, which must not.
+ */
 export class UpstreamError extends Error {
   override name = 'UpstreamError';
   /** 502 for an unreachable or broken upstream, 504 for one that took too long. */
   readonly status: 502 | 504;
+  /** What the visitor's page says went wrong: no local path, no system error text. */
+  readonly publicMessage: string;
 
-  constructor(status: 502 | 504, message: string) {
+  constructor(status: 502 | 504, message: string, publicMessage?: string) {
     super(message);
     this.status = status;
+    this.publicMessage =
+      publicMessage ?? (status === 504 ? 'the local service took too long to answer' : 'the local service failed');
   }
 }
 
@@ -54,6 +62,11 @@ export interface Upstream {
    * @throws UpstreamError when the upstream cannot answer.
    */
   handle(request: UpstreamRequest, signal: AbortSignal): Promise<UpstreamResponse>;
+  /**
+   * Why the upstream cannot serve at all (its folder is missing), asked when the tunnel starts so
+   * that nothing is published; null when it can.
+   */
+  check?(): string | null;
   /** Releases connections. */
   close(): Promise<void>;
 }

@@ -294,6 +294,9 @@ export const en = {
     listing: 'Show a listing for folders without index.html',
     dotfiles: 'Serve dotfiles (.env, .git)',
     dotfilesWarning: 'Warning: dotfiles often hold secrets. Anyone with the address can download them.',
+    followSymlinks: 'Follow symbolic links that lead outside the folder',
+    followSymlinksWarning:
+      'Warning: anyone with the address can read what these links lead to; a link to / or to your home folder publishes all of it. Paths with .. and dotfiles stay refused.',
     access: 'Access',
     accessHint: 'Checked before the local service sees a request, on any relay.',
     basicAuth: 'Passwords (basic auth)',

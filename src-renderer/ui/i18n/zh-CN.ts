@@ -292,6 +292,9 @@ export const zhCN: Strings = {
     listing: '为没有 index.html 的文件夹显示目录列表',
     dotfiles: '提供点文件（.env、.git）',
     dotfilesWarning: '警告：点文件常含有密钥。任何知道地址的人都能下载它们。',
+    followSymlinks: '跟随指向文件夹之外的符号链接',
+    followSymlinksWarning:
+      '警告：任何知道地址的人都能读取这些链接指向的内容；指向 / 或你的主目录的链接会公开其中的一切。含 .. 的路径和点文件仍被拒绝。',
     access: '访问控制',
     accessHint: '在本地服务收到请求之前检查，适用于任何中继。',
     basicAuth: '密码（基本认证）',

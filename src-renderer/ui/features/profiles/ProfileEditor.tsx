@@ -375,6 +375,19 @@ export function ProfileEditor({ profile, onCancel }: ProfileEditorProps) {
                 onChange={(e) => update('fcgiRemoteRoot', e.target.value)}
               />
             </Field>
+            <label className="ph-check">
+              <input
+                type="checkbox"
+                checked={form.followSymlinks}
+                onChange={(e) => update('followSymlinks', e.target.checked)}
+              />
+              {t('profile.followSymlinks')}
+            </label>
+            {form.followSymlinks ? (
+              <p className="ph-warning" role="note">
+                {t('profile.followSymlinksWarning')}
+              </p>
+            ) : null}
           </>
         ) : null}
         {form.upstreamKind === 'folder' ? (
@@ -399,6 +412,19 @@ export function ProfileEditor({ profile, onCancel }: ProfileEditorProps) {
             {form.dotfiles ? (
               <p className="ph-warning" role="note">
                 {t('profile.dotfilesWarning')}
+              </p>
+            ) : null}
+            <label className="ph-check">
+              <input
+                type="checkbox"
+                checked={form.followSymlinks}
+                onChange={(e) => update('followSymlinks', e.target.checked)}
+              />
+              {t('profile.followSymlinks')}
+            </label>
+            {form.followSymlinks ? (
+              <p className="ph-warning" role="note">
+                {t('profile.followSymlinksWarning')}
               </p>
             ) : null}
           </>

@@ -31,6 +31,8 @@ export interface ProfileForm {
   folderRoot: string;
   dotfiles: boolean;
   listing: boolean;
+  /** fastcgi and folder alike. */
+  followSymlinks: boolean;
   workers: string;
   timeoutSeconds: string;
   hostHeader: ProfileData['hostHeader'];
@@ -66,6 +68,7 @@ export function formFromProfile(p: ProfileData | null): ProfileForm {
     folderRoot: up?.kind === 'folder' ? up.root : '',
     dotfiles: up?.kind === 'folder' ? up.dotfiles : false,
     listing: up?.kind === 'folder' ? up.listing : true,
+    followSymlinks: up?.kind === 'fastcgi' || up?.kind === 'folder' ? up.followSymlinks : false,
     workers: String(p?.workers ?? 8),
     timeoutSeconds: String((p?.upstreamTimeoutMs ?? 60_000) / 1000),
     hostHeader: p?.hostHeader ?? 'upstream',
@@ -118,10 +121,17 @@ export function draftInput(form: ProfileForm, id?: string): { input: unknown; li
         root: form.fcgiRoot,
         index: form.fcgiIndex,
         ...(form.fcgiRemoteRoot.trim() ? { remoteRoot: form.fcgiRemoteRoot } : {}),
+        followSymlinks: form.followSymlinks,
       };
       break;
     case 'folder':
-      upstream = { kind: 'folder', root: form.folderRoot, dotfiles: form.dotfiles, listing: form.listing };
+      upstream = {
+        kind: 'folder',
+        root: form.folderRoot,
+        dotfiles: form.dotfiles,
+        listing: form.listing,
+        followSymlinks: form.followSymlinks,
+      };
       break;
   }
   const input = {
