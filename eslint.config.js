@@ -4,9 +4,18 @@ import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
 const noElectron =
-  'the engine/relay/ipc/cli and the app service (shared with the headless inspector) never import electron: see shared/STYLE.md';
+  'the engine/relay/protocol/ipc/cli and the app service (shared with the headless inspector) never import electron: see docs/architecture.md';
 const rendererBoundary =
-  'the renderer reaches main code through window.api only; import its types with `import type` (shared/STYLE.md)';
+  'the renderer reaches main code through window.api only; import its types with `import type` (docs/architecture.md)';
+const noShell = 'the engine, the relay and the protocol never import the Electron shell (app/) or the CLI (cli/): see docs/architecture.md';
+const relayAlone = 'the relay shares only the protocol folder with the engine, never the engine itself: see docs/architecture.md';
+const protocolAlone = 'the protocol folder is what both ends speak: it imports Node only, nothing of the project but itself';
+const electronPaths = { paths: [{ name: 'electron', message: noElectron }] };
+const electronPatterns = [{ group: ['electron/*'], message: noElectron }];
+const shellPatterns = [
+  { group: ['**/app/**', '**/app/*.ts', '../app', '../../app'], message: noShell },
+  { group: ['**/cli/**', '**/cli/*.ts'], message: noShell },
+];
 const rendererRuntime = 'the renderer runs sandboxed in Chromium (and in a plain browser): no electron, no node:*';
 
 export default defineConfig(
@@ -38,15 +47,39 @@ export default defineConfig(
     languageOptions: { globals: globals.browser },
   },
 
-  // The folders carry the runtime boundaries of shared/ARCHITECTURE.md; these rules keep them true.
+  // The folders carry the runtime boundaries of docs/architecture.md; these rules keep them true.
   {
-    files: ['src-main/engine/**', 'src-main/relay/**', 'src-main/ipc/**', 'src-main/cli/**', 'src-main/app/service/**'],
+    files: ['src-main/ipc/**', 'src-main/cli/**', 'src-main/app/service/**'],
+    rules: {
+      'no-restricted-imports': ['error', { ...electronPaths, patterns: electronPatterns }],
+    },
+  },
+  {
+    files: ['src-main/engine/**'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { ...electronPaths, patterns: [...electronPatterns, ...shellPatterns, { group: ['**/relay/**'], message: noShell }] },
+      ],
+    },
+  },
+  {
+    files: ['src-main/relay/**'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { ...electronPaths, patterns: [...electronPatterns, ...shellPatterns, { group: ['**/engine/**'], message: relayAlone }] },
+      ],
+    },
+  },
+  {
+    files: ['src-main/protocol/**'],
     rules: {
       'no-restricted-imports': [
         'error',
         {
-          paths: [{ name: 'electron', message: noElectron }],
-          patterns: [{ group: ['electron/*'], message: noElectron }],
+          ...electronPaths,
+          patterns: [...electronPatterns, { group: ['../*', '!../protocol/', '**/src-main/**'], message: protocolAlone }],
         },
       ],
     },
@@ -85,7 +118,9 @@ export default defineConfig(
                 '!**/src-main/engine/',
                 '**/src-main/engine/**',
                 '!**/src-main/engine/profile.ts',
-                '!**/src-main/engine/ip.ts',
+                '!**/src-main/protocol/',
+                '**/src-main/protocol/**',
+                '!**/src-main/protocol/ip.ts',
                 '!**/src-main/ipc/',
                 '**/src-main/ipc/**',
                 '!**/src-main/ipc/channels.ts',

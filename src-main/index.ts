@@ -1,5 +1,5 @@
 // Electron's entry: one instance per user (a second launch shows the first one's window), then the
-// shell in src-main/app/ (see shared/ARCHITECTURE.md).
+// shell in src-main/app/ (see docs/architecture.md).
 import { join } from 'node:path';
 import { app } from 'electron';
 import { PortholeApp } from './app/PortholeApp.ts';

@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { parseHeaderArg, type AccessRules, type HeaderRules } from '../engine/access.ts';
-import { isCidr } from '../engine/ip.ts';
+import { isCidr } from '../protocol/ip.ts';
 
 /** A command line that cannot be run as given: exit code 2, with the usage. */
 export class UsageError extends Error {

@@ -1,7 +1,7 @@
 import { once } from 'node:events';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { escapeHtml } from '../engine/pages.ts';
+import { escapeHtml } from '../protocol/pages.ts';
 
 /** The small site `porthole demo` tunnels: a page, a JSON endpoint and an echo, with no network needed. */
 export async function startDemoSite(): Promise<{ url: string; close(): Promise<void> }> {

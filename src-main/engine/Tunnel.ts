@@ -8,8 +8,8 @@ import {
   type HeaderList,
   type HeaderMap,
   type VisitorRequest,
-} from './fpw-codec.ts';
-import { HTML_TYPE, errorPage } from './pages.ts';
+} from '../protocol/fpw-codec.ts';
+import { HTML_TYPE, errorPage } from '../protocol/pages.ts';
 import type { Profile } from './profile.ts';
 import { BodyCapture, RequestLog, type RequestRecord } from './request-log.ts';
 import { LatencyWindow } from './latency-window.ts';

@@ -1,5 +1,5 @@
 import { STATUS_CODES } from 'node:http';
-import type { HeaderList } from './fpw-codec.ts';
+import type { HeaderList } from '../protocol/fpw-codec.ts';
 import type { BodyPreview, RequestRecord } from './request-log.ts';
 
 /** HAR 1.2 (http://www.softwareishard.com/blog/har-12-spec/), the parts Porthole writes. */

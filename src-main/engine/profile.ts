@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { fiveWordLabel, isValidHostName, randomToken } from './host-words.ts';
-import { isCidr } from './ip.ts';
+import { fiveWordLabel, isValidHostName, randomToken } from '../protocol/host-words.ts';
+import { isCidr } from '../protocol/ip.ts';
 
 /** The public FPW relay: polls go to the tunnel's own host, hosts live under this domain. */
 export const PUBLIC_FPW_RELAY = { url: 'https://{host}/', domain: '28820.com' } as const;

@@ -1,4 +1,4 @@
-import type { HeaderList } from './fpw-codec.ts';
+import type { HeaderList } from '../protocol/fpw-codec.ts';
 
 import type { RequestSummary } from './shapes.ts';
 

@@ -1,6 +1,6 @@
 // The sandboxed preload: exposes `window.api`, one method per command of the contract, `on(event, cb)`
 // returning its unsubscribe function, and the bridge's own copyText/openExternal (http(s) URLs only).
-// Never ipcRenderer itself, never a generic invoke(channel) (shared/STYLE.md, "IPC, end to end").
+// Never ipcRenderer itself, never a generic invoke(channel) (docs/architecture.md, "IPC").
 // Bundled as CommonJS with the channel list inlined: it requires nothing but `electron`.
 import { contextBridge, ipcRenderer, type IpcRendererEvent } from 'electron';
 import {

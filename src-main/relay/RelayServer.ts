@@ -13,10 +13,10 @@ import {
   headerListFromMap,
   stripHopByHop,
   type HeaderMap,
-} from '../engine/fpw-codec.ts';
-import { isValidHostName, normaliseHost } from '../engine/host-words.ts';
-import { HTML_TYPE, errorPage } from '../engine/pages.ts';
-import { parseCidr, unmapIpv4 } from '../engine/access.ts';
+} from '../protocol/fpw-codec.ts';
+import { isValidHostName, normaliseHost } from '../protocol/host-words.ts';
+import { HTML_TYPE, errorPage } from '../protocol/pages.ts';
+import { parseCidr, unmapIpv4 } from '../protocol/address.ts';
 
 export interface RelayOptions {
   /** @default 8080 (0 picks a free port) */

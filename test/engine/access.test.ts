@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AccessPolicy, parseBasic, parseCidr, parseHeaderArg, unmapIpv4 } from '../../src-main/engine/access.ts';
-import { isCidr, isIpv4Literal, isIpv6Literal } from '../../src-main/engine/ip.ts';
+import { AccessPolicy, parseBasic, parseHeaderArg } from '../../src-main/engine/access.ts';
+import { parseCidr, unmapIpv4 } from '../../src-main/protocol/address.ts';
+import { isCidr, isIpv4Literal, isIpv6Literal } from '../../src-main/protocol/ip.ts';
 import { parseProfile } from '../../src-main/engine/profile.ts';
 import type { RelayServer } from '../../src-main/relay/RelayServer.ts';
 import type { Tunnel } from '../../src-main/engine/Tunnel.ts';

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { Agent, request } from 'undici';
-import { encodeHeaderJson } from '../../src-main/engine/fpw-codec.ts';
+import { encodeHeaderJson } from '../../src-main/protocol/fpw-codec.ts';
 import type { Tunnel } from '../../src-main/engine/Tunnel.ts';
 import { readBody, startRelay, startServer, startTunnel, visit } from '../helpers/net.ts';
 import { ScriptedRelay } from '../helpers/scripted-relay.ts';

@@ -6,7 +6,7 @@ import {
   parseProfile,
   PUBLIC_FPW_RELAY,
 } from '../../src-main/engine/profile.ts';
-import { isValidHostName } from '../../src-main/engine/host-words.ts';
+import { isValidHostName } from '../../src-main/protocol/host-words.ts';
 
 const minimal = () => ({
   id: 'p1',

@@ -1,4 +1,4 @@
-// The renderer tier's stand-in for the engine (shared/ARCHITECTURE.md: "components and stores against
+// The renderer tier's stand-in for the engine (docs/architecture.md, test tiers: "components and stores against
 // a fake bridge"): an in-memory Bridge with tunnels, profiles, settings and request records, that
 // answers commands as the main process does, pushes events when told to, and logs every call.
 import type {

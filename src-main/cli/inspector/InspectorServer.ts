@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
 import send from 'send';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { HTML_TYPE, errorPage } from '../../engine/pages.ts';
+import { HTML_TYPE, errorPage } from '../../protocol/pages.ts';
 import {
   COMMAND_CHANNELS,
   commandSchemas,

@@ -13,7 +13,7 @@ import {
   parsePollAnswer,
   type HeaderMap,
   type VisitorRequest,
-} from '../fpw-codec.ts';
+} from '../../protocol/fpw-codec.ts';
 
 export type { PhaseState, TunnelPhase } from '../shapes.ts';
 import type { PhaseState } from '../shapes.ts';

@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import send from 'send';
-import { HTML_TYPE, errorPage, escapeHtml } from '../pages.ts';
+import { HTML_TYPE, errorPage, escapeHtml } from '../../protocol/pages.ts';
 import { HttpUpstream } from './http.ts';
 import { linkOutMessage, rootProblem, rootProblemNow } from './root.ts';
 import { UpstreamError, type Upstream, type UpstreamRequest, type UpstreamResponse } from './upstream.ts';

@@ -1,7 +1,7 @@
 import { Pool, type Dispatcher } from 'undici';
 import { dispatchRequest, type DispatchResponse } from '../dispatch.ts';
 import type { RequestBody } from '../undici-body.ts';
-import { firstValue, stripHopByHop, type HeaderMap } from '../fpw-codec.ts';
+import { firstValue, stripHopByHop, type HeaderMap } from '../../protocol/fpw-codec.ts';
 import { UpstreamError, type Upstream, type UpstreamRequest, type UpstreamResponse } from './upstream.ts';
 
 export interface HttpUpstreamOptions {

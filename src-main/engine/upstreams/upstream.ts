@@ -1,5 +1,5 @@
 import type { Readable } from 'node:stream';
-import type { HeaderMap } from '../fpw-codec.ts';
+import type { HeaderMap } from '../../protocol/fpw-codec.ts';
 
 /** A visitor request, as the tunnel hands it to an upstream. */
 export interface UpstreamRequest {

@@ -3,7 +3,7 @@
 // field it is about and named by an i18n key (so that the message follows the UI's language).
 import type { z } from 'zod';
 import type { ProfileData, ProfileDraft } from '../../../../src-main/ipc/contract.ts';
-import { isIpv4Literal, isIpv6Literal } from '../../../../src-main/engine/ip.ts';
+import { isIpv4Literal, isIpv6Literal } from '../../../../src-main/protocol/ip.ts';
 import { PUBLIC_FPW_RELAY, ProfileDraftSchema } from '../../../../src-main/engine/profile.ts';
 
 type UpstreamKind = ProfileData['upstream']['kind'];

@@ -1,5 +1,5 @@
 /**
- * Encoding and decoding of the FPW protocol's header fields (see shared/fpw-protocol.md).
+ * Encoding and decoding of the FPW protocol's header fields (see docs/fpw-protocol.md).
  *
  * HTTP header values are bytes. Node and undici hand them to us as latin-1 strings (one character
  * per byte), and `fpw-header` carries them as JSON strings with the same one-character-per-byte

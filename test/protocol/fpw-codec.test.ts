@@ -6,7 +6,7 @@ import {
   parsePollAnswer,
   stripHopByHop,
   type HeaderMap,
-} from '../../src-main/engine/fpw-codec.ts';
+} from '../../src-main/protocol/fpw-codec.ts';
 
 /** Every byte value a header can carry (tab, printable ASCII, 0x80-0xFF), one character per byte. */
 const ALL_HEADER_BYTES = String.fromCharCode(
@@ -109,7 +109,7 @@ describe('stripHopByHop', () => {
     expect(out['x-keep']).toBe('yes');
   });
 
-  it('removes every Proxy-* header, not only the ones RFC 9110 names (shared/fpw-protocol.md, step 3)', () => {
+  it('removes every Proxy-* header, not only the ones RFC 9110 names (docs/fpw-protocol.md, step 3)', () => {
     const out = stripHopByHop({ ...message, 'proxy-foo': '1', 'proxy-status': 'cache; error=x' });
     expect(Object.keys(out).filter((n) => n.startsWith('proxy-'))).toEqual([]);
     expect(out['x-keep']).toBe('yes');

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { fiveWordLabel, isValidHostName, normaliseHost, randomToken } from '../../src-main/engine/host-words.ts';
+import { fiveWordLabel, isValidHostName, normaliseHost, randomToken } from '../../src-main/protocol/host-words.ts';
 
 describe('fiveWordLabel', () => {
   it('gives five lower-case words joined by "-", a valid host label', () => {
