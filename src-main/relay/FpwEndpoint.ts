@@ -1,0 +1,437 @@
+import { randomBytes } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+import {
+  FPW,
+  FpwProtocolError,
+  decodeHeaderJson,
+  encodeHeaderJson,
+  firstValue,
+  headerListFromMap,
+  stripHopByHop,
+  type HeaderMap,
+} from '../protocol/fpw-codec.ts';
+import { isValidHostName, normaliseHost } from '../protocol/host-words.ts';
+import { formatBytes, page, peerAddress } from './answers.ts';
+import type { RelayContext } from './context.ts';
+import { hasWorkerOnline, isLive, release, type HostEntry, type Poll, type Visitor, type Worker } from './state.ts';
+import type { VisitorIntake, WorkerPool } from './VisitorIntake.ts';
+
+/**
+ * The FPW worker endpoint: workers' long-polls (claims, held polls, visitor requests written into
+ * their answers) and their replies, streamed to the visitors they answer.
+ */
+export class FpwEndpoint implements WorkerPool {
+  readonly #ctx: RelayContext;
+  #intake!: VisitorIntake;
+  readonly #seenSockets = new WeakSet<Socket>();
+
+  constructor(ctx: RelayContext) {
+    this.#ctx = ctx;
+  }
+
+  /** The intake whose visitors this endpoint answers (set once, as the two refer to each other). */
+  attach(intake: VisitorIntake): void {
+    this.#intake = intake;
+  }
+
+  hasFree(entry: HostEntry): boolean {
+    return entry.polls.length > 0;
+  }
+
+  /** Takes one worker POST: a poll, a reply, or both. */
+  handle(req: IncomingMessage, res: ServerResponse, rawHost: string, token: string): void {
+    const ctx = this.#ctx;
+    const host = normaliseHost(rawHost);
+    if (!isValidHostName(host)) {
+      req.resume();
+      return page(res, 400, 'Bad Request', `"${rawHost}" is not a host name.`);
+    }
+    if (ctx.domain && host !== ctx.domain && !host.endsWith(`.${ctx.domain}`)) {
+      req.resume();
+      return page(res, 403, 'Forbidden', `This relay serves hosts under ${ctx.domain} only; ${host} is not one.`);
+    }
+    if (ctx.tokens && !ctx.tokens.has(token)) {
+      req.resume();
+      return page(res, 403, 'Forbidden', 'This token may not claim hosts on this relay.');
+    }
+    const replyId = firstValue(req.headers[FPW.id]) ?? firstValue(req.headers[FPW.rid]);
+    const answersPending = replyId !== undefined && ctx.hosts.get(host)?.pending.has(replyId) === true;
+    // While closing, replies to visitors still waiting are taken (that is what the grace period is
+    // for); anything else is turned away.
+    if (ctx.closing() && !answersPending) {
+      req.resume();
+      return page(res, 503, 'Service Unavailable', 'The relay is shutting down.', { 'retry-after': '5' });
+    }
+    const entry = ctx.hosts.get(host);
+    if (entry) return this.#admit(req, res, entry, token);
+    // A host this relay holds nothing of: the registry decides whether the token may have it.
+    ctx.registry.claim(host, token).then(
+      (outcome) => {
+        if (res.destroyed) return;
+        if (outcome === 'taken') {
+          req.resume();
+          return page(res, 403, 'Forbidden', `${host} is already claimed with another token.`);
+        }
+        // Another POST of the host may have made the entry meanwhile.
+        let e = ctx.hosts.get(host);
+        if (!e) {
+          e = {
+            host,
+            token,
+            polls: [],
+            queue: [],
+            pending: new Map(),
+            busy: 0,
+            lastSeen: ctx.opts.now(),
+            workers: new Map(),
+          };
+          ctx.hosts.set(host, e);
+          ctx.log(`${new Date().toISOString()} claim ${host} by ${peerAddress(req.socket)}`);
+        }
+        this.#admit(req, res, e, token);
+      },
+      (err: unknown) => {
+        req.resume();
+        page(res, 503, 'Service Unavailable', `The relay cannot check claims now: ${(err as Error).message}`, {
+          'retry-after': '5',
+        });
+      },
+    );
+  }
+
+  /** A POST whose host this relay holds: checked against its token and its workers' rules, then read. */
+  #admit(req: IncomingMessage, res: ServerResponse, entry: HostEntry, token: string): void {
+    const ctx = this.#ctx;
+    const { host } = entry;
+    if (entry.token !== token) {
+      req.resume();
+      return page(res, 403, 'Forbidden', `${host} is already claimed with another token.`);
+    }
+    const now = ctx.opts.now();
+    const workerId = firstValue(req.headers[FPW.worker]) ?? '';
+    const rules = firstValue(req.headers[FPW.rules]) ?? '';
+    let worker = entry.workers.get(workerId);
+    if (!worker || !isLive(entry, worker, now)) {
+      // A worker joining a host that others serve must enforce the same rules, or a visitor could
+      // get past a password by landing on the worker without one.
+      const other = [...entry.workers.values()].some(
+        (w) => w !== worker && !w.leaving && w.rules !== rules && isLive(entry, w, now),
+      );
+      if (other) {
+        req.resume();
+        ctx.log(`${new Date().toISOString()} refused a worker of ${host} from ${peerAddress(req.socket)}: other rules`);
+        return page(
+          res,
+          409,
+          'Conflict',
+          `${host} is served right now by a worker with different access or header rules (password, allowed ` +
+            'addresses, header changes). Two tunnels may share a host only with the same rules: stop the other ' +
+            'tunnel, give this one the same rules, or use another host.',
+        );
+      }
+    }
+    if (!worker) {
+      worker = { id: workerId, rules, busy: 0, lastSeen: now, leaving: false, sockets: new Set() };
+      entry.workers.set(workerId, worker);
+    } else if (!isLive(entry, worker, now)) {
+      worker.rules = rules;
+    }
+    worker.lastSeen = now;
+    entry.lastSeen = now;
+    const final = req.headers[FPW.close] !== undefined;
+    if (workerId) this.#track(entry, worker, req.socket);
+    if (final) this.#leaving(entry, worker);
+    const id = firstValue(req.headers[FPW.id]) ?? firstValue(req.headers[FPW.rid]);
+    const status = req.headers[FPW.status];
+    const visitor = id !== undefined && status !== undefined ? entry.pending.get(id) : undefined;
+    const w = worker;
+    entry.busy += 1;
+    w.busy += 1;
+    let settled = false;
+    let onAbort = (): void => undefined;
+    req.once('close', () => {
+      if (req.complete || settled) return;
+      settled = true;
+      entry.busy -= 1;
+      w.busy -= 1;
+      onAbort();
+    });
+    const afterBody = (): void => {
+      if (settled) return;
+      settled = true;
+      entry.busy -= 1;
+      w.busy -= 1;
+      entry.lastSeen = ctx.opts.now();
+      w.lastSeen = entry.lastSeen;
+      if (res.destroyed) return;
+      if (final || w.leaving || ctx.closing()) return this.answerIdle(res);
+      this.#hold(entry, w, req, res);
+    };
+    if (!visitor) {
+      // A plain poll, or a reply to a request that is already answered or unknown (after a restart,
+      // or a worker that re-sends its last reply): the body is not for anyone.
+      req.resume();
+      req.once('end', afterBody);
+      return;
+    }
+    // A streamed reply that breaks off: the visitor must not take a truncated body for a whole one.
+    onAbort = () => visitor.res.destroy();
+    this.#deliver(entry, visitor, req, String(status), afterBody);
+  }
+
+  /** Hands a visitor request to a held poll: the request goes out in the poll's answer. */
+  dispatch(entry: HostEntry, v: Visitor): void {
+    const { opts } = this.#ctx;
+    const poll = entry.polls.shift()!;
+    clearTimeout(poll.timer);
+    if (v.timer) clearTimeout(v.timer);
+    const i = entry.queue.indexOf(v);
+    if (i !== -1) entry.queue.splice(i, 1);
+    const id = newRequestId();
+    v.id = id;
+    v.worker = poll.worker;
+    entry.pending.set(id, v);
+    const workerRes = poll.res;
+    v.timer = setTimeout(() => {
+      this.#intake.fail(
+        entry,
+        v,
+        504,
+        'Gateway Timeout',
+        `The worker of ${entry.host} did not answer within ${Math.round(opts.replyTimeoutMs / 1000)} s.`,
+      );
+      // A body still trickling in must not hold the worker's poll after its visitor is answered.
+      if (!workerRes.writableFinished) workerRes.destroy();
+    }, opts.replyTimeoutMs);
+
+    const { req } = v;
+    const json: HeaderMap = Object.create(null) as HeaderMap;
+    for (let i = 0; i + 1 < req.rawHeaders.length; i += 2) {
+      const name = req.rawHeaders[i]!.toLowerCase();
+      if (name.startsWith('fpw-') || name === 'x-forwarded-for') continue;
+      const value = req.rawHeaders[i + 1]!;
+      const existing = json[name];
+      if (existing === undefined) json[name] = value;
+      else if (Array.isArray(existing)) existing.push(value);
+      else json[name] = [existing, value];
+    }
+    // Older workers read these three from the JSON.
+    json['method'] = req.method ?? 'GET';
+    json['url'] = req.url ?? '/';
+    json['x-forwarded-for'] = v.chain;
+    const headerJson = encodeHeaderJson(json);
+    const headers: Record<string, string> = {
+      [FPW.id]: id,
+      [FPW.rid]: id,
+      [FPW.method]: req.method ?? 'GET',
+      [FPW.url]: req.url ?? '/',
+      [FPW.ip]: v.ip,
+      [FPW.uip]: v.ip,
+      [FPW.header]: headerJson,
+      'content-type': 'application/octet-stream',
+      'cache-control': 'no-store',
+    };
+    const length = req.headers['content-length'];
+    const prefix = v.prefix;
+    if (prefix?.complete) headers['content-length'] = String(prefix.size);
+    else if (prefix === undefined && req.headers['transfer-encoding'] === undefined)
+      headers['content-length'] = length ?? '0';
+    workerRes.writeHead(200, headers);
+    let received = prefix?.size ?? 0;
+    if (prefix) {
+      for (const chunk of prefix.chunks) workerRes.write(chunk);
+      if (prefix.complete) {
+        workerRes.end();
+        this.#watchWorker(entry, v, workerRes);
+        return;
+      }
+    }
+    const onData = (chunk: Buffer): void => {
+      received += chunk.length;
+      if (received > opts.maxBodyBytes) {
+        req.off('data', onData);
+        workerRes.destroy();
+        this.#intake.fail(entry, v, 413, 'Content Too Large', `The request body exceeds ${formatBytes(opts.maxBodyBytes)}.`);
+        return;
+      }
+      // A worker connection that is gone takes nothing more: the rest is read and dropped (pausing
+      // for a 'drain' that never comes would hold this visitor's connection forever).
+      if (workerRes.destroyed) return;
+      if (!workerRes.write(chunk)) req.pause();
+    };
+    // Once per request, not once per pause: a large body pauses hundreds of times.
+    const resume = (): void => void req.resume();
+    workerRes.on('drain', resume);
+    workerRes.once('close', resume);
+    req.on('data', onData);
+    req.once('end', () => {
+      if (!workerRes.destroyed) workerRes.end();
+    });
+    req.once('close', () => {
+      if (!req.complete) workerRes.destroy();
+    });
+    if (prefix) req.resume();
+    this.#watchWorker(entry, v, workerRes);
+  }
+
+  /** A worker connection that dies before it has the whole request: the visitor hears of it. */
+  #watchWorker(entry: HostEntry, v: Visitor, workerRes: ServerResponse): void {
+    workerRes.once('close', () => {
+      if (!workerRes.writableFinished) {
+        // The worker's connection died while the request was on its way: it never got all of it.
+        this.#intake.fail(entry, v, 502, 'Bad Gateway', `The worker of ${entry.host} went away before it received the request.`);
+      }
+    });
+  }
+
+  /** Streams a worker's reply to its visitor. */
+  #deliver(entry: HostEntry, v: Visitor, req: IncomingMessage, statusText: string, afterBody: () => void): void {
+    const fail = (message: string): void => {
+      req.resume();
+      req.once('end', afterBody);
+      this.#intake.fail(entry, v, 502, 'Bad Gateway', message);
+    };
+    const status = /^\d{3}$/.test(statusText.trim()) ? Number(statusText.trim()) : NaN;
+    if (!(status >= 200 && status <= 599)) return fail(`The worker of ${entry.host} sent an invalid status "${statusText}".`);
+    let headers: HeaderMap;
+    try {
+      headers = decodeHeaderJson(String(req.headers[FPW.header] ?? '{}'));
+    } catch (err) {
+      return fail(`The worker of ${entry.host} sent unreadable headers: ${(err as FpwProtocolError).message}`);
+    }
+    const { res } = v;
+    if (v.done || res.destroyed) {
+      // The visitor left while the worker was busy: drop the body, keep the poll.
+      req.resume();
+      req.once('end', afterBody);
+      return;
+    }
+    const bodyless = v.req.method === 'HEAD' || status === 204 || status === 304;
+    const clean = stripHopByHop(headers, { dropContentLength: !bodyless });
+    if (status === 204) delete clean['content-length'];
+    try {
+      for (const [name, value] of headerListFromMap(clean)) res.appendHeader(name, value);
+      const length = req.headers['content-length'];
+      if (!bodyless && length !== undefined) res.setHeader('content-length', length);
+      res.statusCode = status;
+    } catch (err) {
+      res.removeHeader('content-length');
+      for (const name of res.getHeaderNames()) res.removeHeader(name);
+      return fail(`The worker of ${entry.host} sent a header this relay cannot pass on: ${(err as Error).message}`);
+    }
+    // Answered now: nothing else may answer it (its timer, the queue, a dying connection).
+    release(entry, v);
+    req.on('data', (chunk: Buffer) => {
+      // A visitor who has gone (wrk stopping, a closed tab) takes nothing more: the reply is read to
+      // its end and dropped, so that the worker's POST completes and its slot polls again.
+      if (bodyless || res.destroyed) return;
+      v.bytesOut += chunk.length;
+      if (!res.write(chunk)) req.pause();
+    });
+    // Once per reply, not once per pause (a large reply pauses hundreds of times); 'close' below
+    // resumes too.
+    res.on('drain', () => req.resume());
+    req.once('end', () => {
+      res.end();
+      afterBody();
+    });
+    res.once('close', () => {
+      if (!res.writableFinished) req.resume();
+    });
+  }
+
+  /** Keeps a worker's POST open until a visitor comes, or answers it idle after the hold time. */
+  #hold(entry: HostEntry, worker: Worker, req: IncomingMessage, res: ServerResponse): void {
+    const socket = req.socket;
+    if (!this.#seenSockets.has(socket) && String(req.headers[FPW.features] ?? '').includes('public-url')) {
+      // Porthole's extension: a Porthole worker's first poll on a connection is answered at once with
+      // the public URL, so that it knows at once that it is online and where. Only workers that ask:
+      // one that opens a new connection for every poll (the Python reference does) would otherwise
+      // never be held, and would spin.
+      this.#seenSockets.add(socket);
+      return this.answerIdle(res, entry.host);
+    }
+    const poll: Poll = {
+      res,
+      worker,
+      timer: setTimeout(() => {
+        const i = entry.polls.indexOf(poll);
+        if (i !== -1) entry.polls.splice(i, 1);
+        this.releasePoll(poll, entry.host);
+      }, this.#ctx.opts.holdMs),
+    };
+    res.once('close', () => {
+      clearTimeout(poll.timer);
+      const i = entry.polls.indexOf(poll);
+      if (i !== -1) entry.polls.splice(i, 1);
+    });
+    entry.polls.push(poll);
+    while (entry.polls.length && entry.queue.length) this.dispatch(entry, entry.queue[0]!);
+  }
+
+  /**
+   * A worker said it is stopping: its held polls are answered, it gets no new visitors, and when no
+   * other worker serves the host, visitors waiting in the queue hear it at once.
+   */
+  #leaving(entry: HostEntry, worker: Worker): void {
+    if (worker.leaving) return;
+    worker.leaving = true;
+    this.#ctx.log(`${new Date().toISOString()} worker of ${entry.host} is stopping`);
+    for (const poll of entry.polls.filter((p) => p.worker === worker)) {
+      entry.polls.splice(entry.polls.indexOf(poll), 1);
+      this.releasePoll(poll);
+    }
+    if (!hasWorkerOnline(entry, this.#ctx.opts.now())) this.#intake.failQueue(entry, `The tunnel of ${entry.host} is stopping.`);
+  }
+
+  /**
+   * Follows a named worker's connections: once it has said it is leaving and the last one closes,
+   * the visitors it had taken will never get an answer, and hear so at once.
+   */
+  #track(entry: HostEntry, worker: Worker, socket: Socket): void {
+    if (worker.sockets.has(socket)) return;
+    worker.sockets.add(socket);
+    socket.once('close', () => {
+      worker.sockets.delete(socket);
+      if (!worker.leaving || worker.sockets.size > 0) return;
+      for (const v of [...entry.pending.values()]) {
+        if (v.worker === worker) {
+          this.#intake.fail(entry, v, 502, 'Bad Gateway', `The tunnel of ${entry.host} stopped before it answered.`);
+        }
+      }
+    });
+  }
+
+  /** Gives a held poll back: its hold timer stops and it is answered idle. */
+  releasePoll(poll: Poll, host?: string): void {
+    clearTimeout(poll.timer);
+    this.answerIdle(poll.res, host);
+  }
+
+  /** Answers a worker's POST with nothing to do (and, given the host, its public URL). */
+  answerIdle(res: ServerResponse, host?: string): void {
+    if (res.headersSent || res.destroyed) return;
+    const headers: Record<string, string> = { 'content-length': '0', 'cache-control': 'no-store' };
+    if (host) headers[FPW.publicUrl] = this.#ctx.publicUrl(host);
+    res.writeHead(200, headers);
+    res.end();
+  }
+}
+
+let idPool = Buffer.alloc(0);
+let idOffset = 0;
+
+/**
+ * A request id of 128 random bits, as hex. Random bytes are drawn 4 KiB at a time (as
+ * crypto.randomUUID does), since one call per request showed in the relay's profile.
+ */
+export function newRequestId(): string {
+  if (idOffset + 16 > idPool.length) {
+    idPool = randomBytes(4096);
+    idOffset = 0;
+  }
+  const id = idPool.toString('hex', idOffset, idOffset + 16);
+  idOffset += 16;
+  return id;
+}

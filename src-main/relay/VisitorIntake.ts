@@ -1,0 +1,228 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { BlockList, isIPv4, isIPv6 } from 'node:net';
+import { normaliseHost } from '../protocol/host-words.ts';
+import { parseCidr, unmapIpv4 } from '../protocol/address.ts';
+import { formatBytes, headBytes, page, peerAddress } from './answers.ts';
+import type { RelayContext } from './context.ts';
+import { hasWorkerOnline, isLive, release, type HostEntry, type Visitor } from './state.ts';
+
+/** Bodies without a length are read up to this before a worker gets them. */
+const UNSIZED_BUFFER_BYTES = 8 * 1024 * 1024;
+/** Bodies without a length held at once by the whole relay, at most. */
+const UNSIZED_TOTAL_BYTES = 64 * 1024 * 1024;
+
+/** Where visitors go once a host has them: the worker endpoints, which hand them to a free worker. */
+export interface WorkerPool {
+  /** True when a worker of the host can take a request now. */
+  hasFree(entry: HostEntry): boolean;
+  /** Hands the visitor to a free worker (only after {@link hasFree} said yes). */
+  dispatch(entry: HostEntry, v: Visitor): void;
+}
+
+/**
+ * Visitor intake: which host a request is for, the limits it must keep (head, body), the queue of a
+ * host whose workers are all busy, and the relay's own answers when no worker can take it.
+ */
+export class VisitorIntake {
+  readonly #ctx: RelayContext;
+  readonly #workers: WorkerPool;
+  readonly #trusted = new BlockList();
+  readonly #hasTrusted: boolean;
+  /** Bytes of bodies without a length being read before dispatch, over all visitors. */
+  #unsizedBytes = 0;
+
+  constructor(ctx: RelayContext, workers: WorkerPool) {
+    this.#ctx = ctx;
+    this.#workers = workers;
+    for (const cidr of ctx.opts.trustProxy) {
+      const { address, prefix, type } = parseCidr(cidr);
+      this.#trusted.addSubnet(address, prefix, type);
+    }
+    this.#hasTrusted = ctx.opts.trustProxy.length > 0;
+  }
+
+  /** Takes one visitor request. */
+  handle(req: IncomingMessage, res: ServerResponse): void {
+    const { opts } = this.#ctx;
+    const started = opts.now();
+    const host = normaliseHost(req.headers.host);
+    const { ip, chain } = this.visitorIp(req);
+    let entry = this.#ctx.hosts.get(host);
+    const v: Visitor = {
+      req,
+      res,
+      host,
+      ip,
+      chain,
+      started,
+      timer: null,
+      id: null,
+      worker: null,
+      done: false,
+      bytesOut: 0,
+    };
+    res.on('finish', () => this.#logVisitor(v, res.statusCode));
+    if (!entry) {
+      if (this.#ctx.defaultHost) entry = this.#ctx.hosts.get(this.#ctx.defaultHost);
+      if (!entry) {
+        if (this.#ctx.defaultHost) {
+          return page(res, 503, 'Service Unavailable', `No worker is online for ${this.#ctx.defaultHost}.`, {
+            'retry-after': '5',
+          });
+        }
+        return page(res, 404, 'Not Found', `No tunnel serves ${host || 'this address'} on this relay.`);
+      }
+    }
+    if (headBytes(req) > opts.maxHeaderBytes) {
+      return page(res, 431, 'Request Header Fields Too Large', `The request's headers exceed ${opts.maxHeaderBytes} bytes.`);
+    }
+    const length = req.headers['content-length'];
+    if (length !== undefined && Number(length) > opts.maxBodyBytes) {
+      req.resume();
+      return page(res, 413, 'Content Too Large', `The request body exceeds ${formatBytes(opts.maxBodyBytes)}.`, {
+        connection: 'close',
+      });
+    }
+    v.host = entry.host;
+    const e = entry;
+    // The visitor went away: forgotten, so that a late reply is treated as a poll.
+    res.once('close', () => {
+      if (!res.writableFinished) release(e, v);
+    });
+    if (length === undefined && req.headers['transfer-encoding'] !== undefined) {
+      // No length announced: read the start of the body first, so that one over the limit is
+      // refused before any worker sees a byte of it (up to a buffer cap; beyond it, it streams).
+      return this.#readUnsized(e, v, () => this.route(e, v));
+    }
+    this.route(entry, v);
+  }
+
+  /** Answers a visitor with a page of the relay's, if nothing was sent yet, and releases it. */
+  fail(entry: HostEntry, v: Visitor, status: number, title: string, message: string): void {
+    if (!release(entry, v)) return;
+    if (v.res.headersSent) {
+      v.res.destroy();
+      return;
+    }
+    v.req.resume();
+    page(v.res, status, title, message, status === 503 ? { 'retry-after': '5' } : {});
+  }
+
+  /** Hands a visitor to a free worker, or queues it. */
+  route(entry: HostEntry, v: Visitor): void {
+    const { res } = v;
+    const { opts } = this.#ctx;
+    if (v.done || res.destroyed) return;
+    if (this.#workers.hasFree(entry)) return this.#workers.dispatch(entry, v);
+    const now = opts.now();
+    if (!hasWorkerOnline(entry, now)) {
+      const stopping = [...entry.workers.values()].some((w) => w.leaving && isLive(entry, w, now));
+      return page(
+        res,
+        503,
+        'Service Unavailable',
+        stopping
+          ? `The tunnel of ${entry.host} is stopping.`
+          : `No worker is online for ${entry.host}. Start the tunnel and try again.`,
+        { 'retry-after': '5' },
+      );
+    }
+    if (entry.queue.length >= opts.queueLimit) {
+      return page(res, 503, 'Service Unavailable', `${entry.host} is busy: ${opts.queueLimit} requests are already waiting.`, {
+        'retry-after': '2',
+      });
+    }
+    v.timer = setTimeout(() => {
+      this.fail(
+        entry,
+        v,
+        504,
+        'Gateway Timeout',
+        `No worker of ${entry.host} was free within ${Math.round(opts.queueTimeoutMs / 1000)} s.`,
+      );
+    }, opts.queueTimeoutMs);
+    entry.queue.push(v);
+  }
+
+  /** Fails every queued visitor of a host (its last worker left, or the relay closes). */
+  failQueue(entry: HostEntry, message: string): void {
+    for (const v of [...entry.queue]) this.fail(entry, v, 503, 'Service Unavailable', message);
+  }
+
+  /** The visitor's IP and the X-Forwarded-For chain from it to us. */
+  visitorIp(req: IncomingMessage): { ip: string; chain: string } {
+    const peer = peerAddress(req.socket);
+    if (!this.#hasTrusted || !this.#isTrusted(peer)) return { ip: peer, chain: peer };
+    const raw = req.headers['x-forwarded-for'];
+    const hops = (Array.isArray(raw) ? raw.join(',') : (raw ?? ''))
+      .split(',')
+      .map((s) => unmapIpv4(s.trim()))
+      .filter(Boolean);
+    hops.push(peer);
+    let i = hops.length - 1;
+    while (i > 0 && this.#isTrusted(hops[i]!)) i--;
+    const ip = hops[i]!;
+    return { ip, chain: hops.slice(i).join(', ') };
+  }
+
+  #isTrusted(ip: string): boolean {
+    if (isIPv4(ip)) return this.#trusted.check(ip, 'ipv4');
+    if (isIPv6(ip)) return this.#trusted.check(ip, 'ipv6');
+    return false;
+  }
+
+  /** Reads a body of unknown length into `v.prefix`, up to the buffer cap or its end. */
+  #readUnsized(entry: HostEntry, v: Visitor, next: () => void): void {
+    const { req } = v;
+    const { opts } = this.#ctx;
+    const cap = Math.min(opts.maxBodyBytes, UNSIZED_BUFFER_BYTES);
+    const chunks: Buffer[] = [];
+    let size = 0;
+    // Bounded in time (a body that stalls) and, over all visitors, in memory.
+    const timer = setTimeout(() => {
+      stop();
+      this.fail(entry, v, 408, 'Request Timeout', 'The request body did not arrive in time.');
+    }, opts.queueTimeoutMs);
+    const onData = (chunk: Buffer): void => {
+      size += chunk.length;
+      this.#unsizedBytes += chunk.length;
+      if (size > opts.maxBodyBytes) {
+        stop();
+        this.fail(entry, v, 413, 'Content Too Large', `The request body exceeds ${formatBytes(opts.maxBodyBytes)}.`);
+        return;
+      }
+      chunks.push(chunk);
+      if (size > cap || this.#unsizedBytes > UNSIZED_TOTAL_BYTES) {
+        // Over the cap (or the relay holds too much already): stream the rest instead.
+        stop();
+        req.pause();
+        v.prefix = { chunks, size, complete: false };
+        next();
+      }
+    };
+    const onEnd = (): void => {
+      stop();
+      v.prefix = { chunks, size, complete: true };
+      next();
+    };
+    let stopped = false;
+    const stop = (): void => {
+      if (stopped) return;
+      stopped = true;
+      clearTimeout(timer);
+      this.#unsizedBytes -= size;
+      req.off('data', onData);
+      req.off('end', onEnd);
+    };
+    req.on('data', onData);
+    req.on('end', onEnd);
+    req.once('close', stop);
+  }
+
+  #logVisitor(v: Visitor, status: number): void {
+    const ms = this.#ctx.opts.now() - v.started;
+    this.#ctx.log(
+      `${new Date().toISOString()} ${v.ip} ${v.host || '-'} ${v.req.method} ${v.req.url} ${status} ${ms}ms ${v.bytesOut}B`,
+    );
+  }
+}

@@ -1,0 +1,62 @@
+import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { unmapIpv4 } from '../protocol/address.ts';
+import { HTML_TYPE, errorPage } from '../protocol/pages.ts';
+
+/** The relay's own answers: small HTML pages that say what happened. */
+
+/** Answers with a page of the relay's, or cuts the connection when a head already went out. */
+export function page(
+  res: ServerResponse,
+  status: number,
+  title: string,
+  message: string,
+  extra: Record<string, string> = {},
+): void {
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  const body = errorPage(status, title, message, 'Porthole relay');
+  res.writeHead(status, {
+    'content-type': HTML_TYPE,
+    'content-length': body.length,
+    'cache-control': 'no-store',
+    ...extra,
+  });
+  res.end(res.req.method === 'HEAD' ? undefined : body);
+}
+
+/** A page written straight to a socket (no ServerResponse: a parse error, an upgrade) and the connection closed. */
+export function rawPage(socket: Duplex, status: number, title: string, message: string): void {
+  const body = errorPage(status, title, message, 'Porthole relay');
+  socket.on('error', () => undefined);
+  socket.end(
+    Buffer.concat([
+      Buffer.from(
+        `HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\ncontent-type: ${HTML_TYPE}\r\ncontent-length: ${body.length}\r\nconnection: close\r\n\r\n`,
+      ),
+      body,
+    ]),
+  );
+}
+
+/**
+ * The size of a request's head: the URL and every header. The URL counts twice, as it travels twice
+ * to the worker (fpw-url and the JSON); with escaping growing bytes up to sixfold, a head under the
+ * 32 KiB default stays well under the worker's 256 KiB header limit.
+ */
+export function headBytes(req: IncomingMessage): number {
+  let n = (req.url ?? '').length * 2;
+  for (const h of req.rawHeaders) n += h.length + 2;
+  return n;
+}
+
+export function peerAddress(socket: Socket): string {
+  return unmapIpv4(socket.remoteAddress ?? '');
+}
+
+export function formatBytes(n: number): string {
+  return n >= 1024 * 1024 ? `${Math.round(n / 1024 / 1024)} MiB` : `${Math.round(n / 1024)} KiB`;
+}

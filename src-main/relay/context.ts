@@ -1,0 +1,36 @@
+import type { HostRegistry } from './HostRegistry.ts';
+import type { HostEntry } from './state.ts';
+
+/** The relay's settings, every default applied. */
+export interface RelaySettings {
+  port: number;
+  bind: string;
+  trustProxy: readonly string[];
+  holdMs: number;
+  replyTimeoutMs: number;
+  queueTimeoutMs: number;
+  queueLimit: number;
+  maxBodyBytes: number;
+  maxHeaderBytes: number;
+  claimGraceMs: number;
+  now: () => number;
+}
+
+/** What the relay's parts share: settings, the hosts this relay holds, the registry of claims, the log. */
+export interface RelayContext {
+  readonly opts: RelaySettings;
+  /** The hosts this relay holds workers or visitors of, by host name. */
+  readonly hosts: Map<string, HostEntry>;
+  readonly registry: HostRegistry;
+  /** Hosts must be this domain or under it; null: any host. */
+  readonly domain: string | null;
+  /** Tokens allowed to claim; null: any token. */
+  readonly tokens: ReadonlySet<string> | null;
+  /** Visitors whose Host matches no claim go to this host. */
+  readonly defaultHost: string | null;
+  /** True once the relay began to close. */
+  closing(): boolean;
+  log(line: string): void;
+  /** The URL visitors use for a host. */
+  publicUrl(host: string): string;
+}
