@@ -351,6 +351,12 @@ export class Tunnel extends EventEmitter<TunnelEvents> {
     const headerMap: HeaderMap = Object.create(null) as HeaderMap;
     for (const [name, value] of edit.headers ?? original.requestHeaders)
       appendHeader(headerMap, name.toLowerCase(), value);
+    // The body goes whole, with its own length: the record says what was sent, not what the
+    // original (or the edit's headers) said.
+    const hadLength = headerMap['content-length'] !== undefined || headerMap['transfer-encoding'] !== undefined;
+    delete headerMap['content-length'];
+    delete headerMap['transfer-encoding'];
+    if (body.length > 0 || hadLength) headerMap['content-length'] = String(body.length);
     const req: VisitorRequest = {
       id: `replay-${original.id}`,
       method: (edit.method ?? original.method).toUpperCase(),
