@@ -138,8 +138,8 @@ describe('request detail', () => {
     await user.click(within(detail).getByRole('tab', { name: 'Response' }));
     const body = within(detail).getByRole('region', { name: 'Response body' });
     expect(body.textContent).toContain('binary');
-    expect(body.textContent).toContain('Size: 5 MB');
-    expect(within(body).getByRole('note').textContent).toBe('Preview cut: showing the first 40 B of 5 MB.');
+    expect(body.textContent).toContain('Size: 5 MiB');
+    expect(within(body).getByRole('note').textContent).toBe('Preview cut: showing the first 40 B of 5 MiB.');
     const dump = within(body).getByLabelText('Hex dump').textContent!.split('\n');
     expect(dump).toHaveLength(3);
     expect(dump[0]).toMatch(
@@ -219,7 +219,7 @@ describe('request detail', () => {
     const replay = within(detail).getByRole('button', { name: 'Replay' });
     expect(replay).toHaveProperty('disabled', true);
     const reason = document.getElementById(replay.getAttribute('aria-describedby')!)!;
-    expect(reason.textContent).toContain('the request body (3 MB) was larger than the replay cap');
+    expect(reason.textContent).toContain('the request body (3 MiB) was larger than the replay cap');
     // A new body can still be sent with Edit and replay.
     expect(within(detail).getByRole('button', { name: 'Edit and replay' })).toHaveProperty('disabled', false);
     await waitFor(() => expect(bridge.callsOf('requests:get')).toHaveLength(1));
