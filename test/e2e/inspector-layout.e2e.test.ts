@@ -2,7 +2,8 @@
 // some requests are refused) in Debian's headless Chromium at the window sizes people use, measured
 // with the real layout (boxes, scroll widths), not the DOM alone. Screenshots land in test-results/.
 import { mkdirSync } from 'node:fs';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { join } from 'node:path';
+import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   CHROMIUM,
@@ -14,6 +15,9 @@ import {
   type Demo,
 } from '../helpers/browser.ts';
 import { killAll } from '../helpers/cli.ts';
+import { visit } from '../helpers/net.ts';
+
+const AUTH = { authorization: `Basic ${Buffer.from('me:s3cret').toString('base64')}` };
 
 let demo: Demo;
 let browser: Browser;
@@ -43,6 +47,29 @@ beforeAll(async () => {
     .waitFor({ timeout: 15_000 });
 }, 150_000);
 
+const requestList = (): Locator => page.getByRole('table', { name: 'Requests' });
+const detail = (): Locator => page.getByRole('region', { name: 'Request detail' });
+const row = (name: string): Locator =>
+  requestList()
+    .getByRole('row')
+    .filter({ has: page.getByRole('button', { name, exact: true }) });
+
+/** Content wider than its box (cut, or only seen by scrolling sideways). */
+async function overflows(el: Locator): Promise<{ scrollWidth: number; clientWidth: number } | null> {
+  const m = await el.evaluate((e) => ({ scrollWidth: e.scrollWidth, clientWidth: e.clientWidth }));
+  return m.scrollWidth > m.clientWidth ? m : null;
+}
+
+/** Opens a request by its row's button, and waits for its detail. */
+async function open(name: string): Promise<void> {
+  await requestList().getByRole('button', { name, exact: true }).click();
+  await detail().getByRole('toolbar', { name: 'Request actions' }).waitFor();
+}
+
+async function closeDetail(): Promise<void> {
+  if (await detail().count()) await detail().getByRole('button', { name: 'Close the request detail' }).click();
+}
+
 afterAll(async () => {
   await browser?.close();
   await demo?.stop();
@@ -65,5 +92,44 @@ describe('the inspector in Chromium', () => {
     await page.getByRole('navigation', { name: 'Tunnels' }).getByText('online', { exact: true }).waitFor();
     await until('the page settles', async () => (await page.evaluate(() => document.readyState)) === 'complete');
     expect(problems).toEqual([]);
+  });
+
+  it('shows a refused request’s status and what refused it in full, in the list wide and narrow', async () => {
+    expect((await visit(demo.port, demo.host, { path: '/' })).status).toBe(401);
+    expect((await visit(demo.port, demo.host, { path: '/api/time', headers: AUTH })).status).toBe(200);
+    await row('Open GET / (401)').waitFor();
+    await row('Open GET /api/time (200)').waitFor();
+    const cell = (): Locator => row('Open GET / (401)').locator('.ph-col-status');
+    const fits = async (when: string): Promise<void> => {
+      expect(await cell().textContent()).toBe('401password');
+      expect(await overflows(cell()), when).toBeNull();
+      const box = (await cell().boundingBox())!;
+      for (const part of [cell().locator('.ph-status-code'), cell().getByText('password', { exact: true })]) {
+        const b = (await part.boundingBox())!;
+        expect(b.x, when).toBeGreaterThanOrEqual(box.x);
+        expect(b.x + b.width, when).toBeLessThanOrEqual(box.x + box.width + 0.5);
+      }
+      // Every rule's mark, in both languages, fits the same cell (measured in place).
+      const chip = cell().locator('.ph-chip');
+      const original = await chip.textContent();
+      for (const label of ['IP denied', 'IP not allowed', 'password', 'IP 被拒绝', 'IP 不在允许列表', '密码']) {
+        await chip.evaluate((e, text) => (e.textContent = text), label);
+        expect(await overflows(cell()), `${when}: ${label}`).toBeNull();
+      }
+      await chip.evaluate((e, text) => (e.textContent = text), original);
+    };
+
+    for (const viewport of [
+      { width: 1440, height: 900 },
+      { width: 1280, height: 800 },
+    ]) {
+      await page.setViewportSize(viewport);
+      await closeDetail();
+      await fits(`list alone at ${viewport.width}`);
+      await open('Open GET /api/time (200)');
+      await fits(`list beside a request at ${viewport.width}`);
+      await page.screenshot({ path: join(RESULTS, `layout-refused-${viewport.width}.png`) });
+    }
+    await page.setViewportSize({ width: 1440, height: 900 });
   });
 });
