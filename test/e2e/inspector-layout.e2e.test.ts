@@ -132,4 +132,35 @@ describe('the inspector in Chromium', () => {
     }
     await page.setViewportSize({ width: 1440, height: 900 });
   });
+
+  it('shows a binary body’s whole hex dump (offset, hex and ASCII) without scrolling sideways', async () => {
+    const body = Buffer.from(Array.from({ length: 256 }, (_, i) => i));
+    const echo = await visit(demo.port, demo.host, {
+      method: 'POST',
+      path: '/echo?bin=1',
+      headers: { ...AUTH, 'content-type': 'application/octet-stream' },
+      body,
+    });
+    expect(echo.status).toBe(200);
+    for (const viewport of [
+      { width: 1440, height: 900 },
+      { width: 1280, height: 800 },
+    ]) {
+      await page.setViewportSize(viewport);
+      await open('Open POST /echo?bin=1 (200)');
+      await detail().getByRole('tab', { name: 'Request' }).click();
+      const dump = detail().getByLabel('Hex dump');
+      const when = `at ${viewport.width}x${viewport.height}`;
+      expect((await dump.textContent())!.split('\n')[7]).toBe(
+        '00000070  70 71 72 73 74 75 76 77  78 79 7a 7b 7c 7d 7e 7f  |pqrstuvwxyz{|}~.|',
+      );
+      expect(await overflows(dump), when).toBeNull();
+      expect(await overflows(detail()), when).toBeNull();
+      const box = (await dump.boundingBox())!;
+      const pane = (await detail().boundingBox())!;
+      expect(box.x + box.width, when).toBeLessThanOrEqual(Math.min(viewport.width, pane.x + pane.width));
+      await page.screenshot({ path: join(RESULTS, `layout-hex-${viewport.width}.png`) });
+    }
+    await page.setViewportSize({ width: 1440, height: 900 });
+  });
 });
