@@ -159,6 +159,7 @@ describe('the inspector in Chromium', () => {
       const box = (await dump.boundingBox())!;
       const pane = (await detail().boundingBox())!;
       expect(box.x + box.width, when).toBeLessThanOrEqual(Math.min(viewport.width, pane.x + pane.width));
+      await dump.scrollIntoViewIfNeeded();
       await page.screenshot({ path: join(RESULTS, `layout-hex-${viewport.width}.png`) });
     }
     await page.setViewportSize({ width: 1440, height: 900 });
