@@ -32,6 +32,8 @@ beforeAll(async () => {
   demo = await startDemo(['--basic-auth', 'me:s3cret']);
   browser = await chromium.launch({ executablePath: CHROMIUM, headless: true });
   page = await browser.newPage({ locale: 'en-US', viewport: { width: 1440, height: 900 } });
+  // A missing control fails its test in a few seconds, saying which, rather than at the test's timeout.
+  page.setDefaultTimeout(5_000);
   page.on('response', (r) => {
     if (r.status() >= 400) problems.push(`${r.status()} ${r.url()}`);
   });
@@ -161,6 +163,42 @@ describe('the inspector in Chromium', () => {
       expect(box.x + box.width, when).toBeLessThanOrEqual(Math.min(viewport.width, pane.x + pane.width));
       await dump.scrollIntoViewIfNeeded();
       await page.screenshot({ path: join(RESULTS, `layout-hex-${viewport.width}.png`) });
+    }
+    await page.setViewportSize({ width: 1440, height: 900 });
+  });
+
+  it('gives an open request most of the height: the tunnel’s overview folds away, and opens again on demand', async () => {
+    const article = page.getByRole('article');
+    const qr = article.getByRole('img', { name: /^QR code of / });
+    const counters = article.getByRole('group', { name: 'Live counters' });
+    for (const viewport of [
+      { width: 1440, height: 900 },
+      { width: 1280, height: 800 },
+    ]) {
+      const when = `at ${viewport.width}x${viewport.height}`;
+      await page.setViewportSize(viewport);
+      await closeDetail();
+      // No request open: the whole overview.
+      await qr.waitFor();
+      expect(await article.getByRole('button', { name: 'Hide overview' }).getAttribute('aria-expanded')).toBe('true');
+
+      await open('Open GET /api/time (200)');
+      await qr.waitFor({ state: 'hidden' });
+      const top = (await detail().boundingBox())!.y;
+      expect(top, when).toBeLessThanOrEqual(viewport.height * 0.3);
+      // Folded, the counters still show (on one line).
+      expect(await counters.isVisible(), when).toBe(true);
+      expect((await counters.boundingBox())!.height, when).toBeLessThan(40);
+      await page.screenshot({ path: join(RESULTS, `layout-folded-${viewport.width}.png`) });
+
+      const show = article.getByRole('button', { name: 'Show overview' });
+      expect(await show.getAttribute('aria-expanded')).toBe('false');
+      await show.click();
+      await qr.waitFor();
+      expect(await article.getByRole('button', { name: 'Hide overview' }).getAttribute('aria-expanded')).toBe('true');
+      await article.getByRole('button', { name: 'Hide overview' }).click();
+      await qr.waitFor({ state: 'hidden' });
+      expect((await detail().boundingBox())!.y, when).toBe(top);
     }
     await page.setViewportSize({ width: 1440, height: 900 });
   });
