@@ -79,6 +79,8 @@ export const en = {
     bytesOut: 'Sent',
     p50: 'Median (last minute)',
     p95: '95th percentile (last minute)',
+    p50Short: 'Median',
+    p95Short: '95th pct.',
     none: '—',
   },
   tunnel: {
@@ -93,6 +95,8 @@ export const en = {
     tabs: 'Tunnel',
     tabRequests: 'Requests',
     tabProfile: 'Profile',
+    showOverview: 'Show overview',
+    hideOverview: 'Hide overview',
     duplicate: 'Duplicate',
     delete: 'Delete',
     deleteConfirm: 'Delete {{name}}?',

@@ -78,6 +78,8 @@ export const zhCN: Strings = {
     bytesOut: '已发送',
     p50: '中位数（最近一分钟）',
     p95: '95 分位（最近一分钟）',
+    p50Short: '中位数',
+    p95Short: '95 分位',
     none: '—',
   },
   tunnel: {
@@ -92,6 +94,8 @@ export const zhCN: Strings = {
     tabs: '隧道',
     tabRequests: '请求',
     tabProfile: '配置',
+    showOverview: '显示概览',
+    hideOverview: '隐藏概览',
     duplicate: '复制隧道',
     delete: '删除',
     deleteConfirm: '删除 {{name}}？',
