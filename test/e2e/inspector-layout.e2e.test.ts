@@ -202,4 +202,38 @@ describe('the inspector in Chromium', () => {
     }
     await page.setViewportSize({ width: 1440, height: 900 });
   });
+
+  it('keeps the request toolbar, Export all as HAR included, on one line at 1440 and 1280 wide', async () => {
+    const toolbar = page.getByRole('toolbar', { name: 'Requests' });
+    const exportAll = toolbar.getByRole('button', { name: 'Export all as HAR' });
+    for (const viewport of [
+      { width: 1440, height: 900 },
+      { width: 1280, height: 800 },
+    ]) {
+      await page.setViewportSize(viewport);
+      for (const requestOpen of [false, true]) {
+        if (requestOpen) await open('Open GET /api/time (200)');
+        else await closeDetail();
+        const when = `at ${viewport.width}x${viewport.height}${requestOpen ? ' with a request open' : ''}`;
+        const search = (await toolbar.getByRole('searchbox', { name: 'Filter requests' }).boundingBox())!;
+        const pause = (await toolbar.getByRole('button', { name: 'Pause' }).boundingBox())!;
+        const button = (await exportAll.boundingBox())!;
+        // On the toolbar's first line, beside the filter, and itself one line high.
+        expect(Math.abs(button.y + button.height / 2 - (search.y + search.height / 2)), when).toBeLessThan(2);
+        expect(button.height, when).toBeCloseTo(pause.height, 0);
+        expect(await overflows(exportAll), when).toBeNull();
+        expect(button.x + button.width, when).toBeLessThanOrEqual(viewport.width);
+        // Every control of the toolbar on that one line (their middles within a few pixels).
+        const middles = await toolbar.evaluate((e) =>
+          [...e.querySelectorAll('input, select, button')].map((c) => {
+            const r = c.getBoundingClientRect();
+            return r.top + r.height / 2;
+          }),
+        );
+        expect(Math.max(...middles) - Math.min(...middles), `${when}: ${middles.join(', ')}`).toBeLessThan(4);
+      }
+      await page.screenshot({ path: join(RESULTS, `layout-toolbar-${viewport.width}.png`) });
+    }
+    await page.setViewportSize({ width: 1440, height: 900 });
+  });
 });
