@@ -108,7 +108,7 @@ export const en = {
     toolbar: 'Requests',
     listLabel: 'Requests',
     filterText: 'Filter requests',
-    filterPlaceholder: 'Filter by path, IP, status…',
+    filterPlaceholder: 'Path, IP, status…',
     filterMethod: 'Method',
     filterStatus: 'Status',
     allMethods: 'All methods',

@@ -107,7 +107,7 @@ export const zhCN: Strings = {
     toolbar: '请求',
     listLabel: '请求',
     filterText: '筛选请求',
-    filterPlaceholder: '按路径、IP、状态筛选…',
+    filterPlaceholder: '路径、IP、状态…',
     filterMethod: '方法',
     filterStatus: '状态',
     allMethods: '全部方法',
