@@ -1,7 +1,7 @@
 // One tunnel: its status (with the last error and the next retry while reconnecting), public URL with
 // Copy, Open and a QR code, upstream, live counters, and the Requests and Profile tabs. While a request
-// is open the overview folds to the counters on one line, so that the request gets the height; a
-// button unfolds (or folds) it at any time.
+// is open the overview folds to the counters on one line (the public URL moves to the tabs' line), so
+// that the request gets the height; a button unfolds (or folds) it at any time.
 import { useId, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import type { TunnelView } from '../../../../src-main/ipc/contract.ts';
@@ -169,6 +169,20 @@ export function TunnelPage({ tunnel }: { tunnel: TunnelView }) {
     { key: 'profile', label: t('tunnel.tabProfile') },
   ];
   const online = tunnel.state.phase === 'online';
+  const publicUrl = (
+    <div className="ph-url-row">
+      <span className="ph-label">{t('tunnel.publicUrl')}</span>
+      <code className="ph-public-url" data-online={online} title={tunnel.publicUrl}>
+        {tunnel.publicUrl}
+      </code>
+      <button type="button" className="ph-button ph-button-small" onClick={() => void copy()}>
+        {t('tunnel.copy')}
+      </button>
+      <button type="button" className="ph-button ph-button-small" onClick={open}>
+        {t('tunnel.open')}
+      </button>
+    </div>
+  );
   return (
     <article className="ph-tunnel-page" aria-labelledby="ph-tunnel-title">
       <header className="ph-page-head">
@@ -202,9 +216,8 @@ export function TunnelPage({ tunnel }: { tunnel: TunnelView }) {
       </header>
       {expanded ? null : (
         <div className="ph-overview ph-overview-folded" id={overviewId}>
-          {tunnel.state.phase === 'reconnecting' || tunnel.state.phase === 'failed' ? (
-            <StatusDetail tunnel={tunnel} />
-          ) : null}
+          {/* Online goes without saying (the header says it); any other state is news. */}
+          {tunnel.state.phase === 'online' ? null : <StatusDetail tunnel={tunnel} />}
           <Counters tunnel={tunnel} folded />
         </div>
       )}
@@ -212,18 +225,7 @@ export function TunnelPage({ tunnel }: { tunnel: TunnelView }) {
         <div className="ph-overview" id={overviewId}>
           <div className="ph-overview-main">
             <StatusDetail tunnel={tunnel} />
-            <div className="ph-url-row">
-              <span className="ph-label">{t('tunnel.publicUrl')}</span>
-              <code className="ph-public-url" data-online={online}>
-                {tunnel.publicUrl}
-              </code>
-              <button type="button" className="ph-button ph-button-small" onClick={() => void copy()}>
-                {t('tunnel.copy')}
-              </button>
-              <button type="button" className="ph-button ph-button-small" onClick={open}>
-                {t('tunnel.open')}
-              </button>
-            </div>
+            {publicUrl}
             <div className="ph-url-row">
               <span className="ph-label">{t('tunnel.upstream')}</span>
               <code>{tunnel.target}</code>
@@ -238,7 +240,13 @@ export function TunnelPage({ tunnel }: { tunnel: TunnelView }) {
           </figure>
         </div>
       ) : null}
-      <Tabs label={t('tunnel.tabs')} tabs={tabs} active={tab} onChange={(k) => store.getState().setTunnelTab(k)}>
+      <Tabs
+        label={t('tunnel.tabs')}
+        tabs={tabs}
+        active={tab}
+        onChange={(k) => store.getState().setTunnelTab(k)}
+        aside={expanded ? undefined : publicUrl}
+      >
         {tab === 'requests' ? <RequestsTab tunnel={tunnel} /> : null}
         {tab === 'profile' ? (
           profile ? (
