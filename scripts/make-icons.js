@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// Draws the app icon and the tray icons into assets/: `node scripts/make-icons.js`.
+// Draws the app icon (PNG, and SVG for the inspector's favicon) and the tray icons into assets/:
+// `node scripts/make-icons.js`.
 //
 // Only node:zlib and node:fs: the PNG encoder is the few lines below. The output is deterministic (the
 // same bytes on every run with the same Node): shapes are sampled on a fixed grid with arithmetic only.
@@ -153,8 +154,27 @@ function write(name, size, inside, colour) {
   console.log(`${name.padEnd(30)} ${String(size).padStart(3)}x${size}  ${png.length} bytes`);
 }
 
+/**
+ * The app icon as SVG, for the inspector page's favicon: the same ring and disc, in a 100-unit box.
+ * @param {string} name
+ */
+function writeSvg(name) {
+  const hex = `#${APP_COLOUR.map((c) => c.toString(16).padStart(2, '0')).join('')}`;
+  /** @param {number} v */
+  const units = (v) => Number((v * 100).toFixed(3));
+  const ringRadius = units((APP_RING.outer + APP_RING.inner) / 2);
+  const ringWidth = units(APP_RING.outer - APP_RING.inner);
+  const svg =
+    `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 100 100">` +
+    `<circle cx="50" cy="50" r="${ringRadius}" fill="none" stroke="${hex}" stroke-width="${ringWidth}"/>` +
+    `<circle cx="50" cy="50" r="${units(APP_DISC)}" fill="${hex}"/></svg>\n`;
+  writeFileSync(resolve(OUT_DIR, name), svg);
+  console.log(`${name.padEnd(30)} svg      ${svg.length} bytes`);
+}
+
 mkdirSync(OUT_DIR, { recursive: true });
 write('icon.png', 512, (x, y) => ringShape(APP_RING)(x, y) || discShape(APP_DISC)(x, y), APP_COLOUR);
+writeSvg('favicon.svg');
 for (const state of /** @type {const} */ (['idle', 'connecting', 'online', 'error'])) {
   const shape = STATE_SHAPES[state];
   write(`tray-${state}.png`, 16, shape, STATE_COLOURS[state]);

@@ -33,6 +33,8 @@ export interface TunnelOptions {
   log?: { maxEntries?: number; maxBytes?: number };
   /** A log to keep (the tunnel of an edited profile keeps its requests). */
   requestLog?: RequestLog;
+  /** Counters to keep, with the log (so that the two still agree after an edit). */
+  stats?: TunnelStats;
   /** Overrides, for tests. */
   backoff?: Backoff;
   heldAfterMs?: number;
@@ -69,6 +71,15 @@ interface TunnelEvents {
 
 let nextRecordId = 1;
 
+/**
+ * A tunnel's running totals and recent latencies. Kept apart from the tunnel so that the tunnel of an
+ * edited profile carries them on, as it carries on the request log they count.
+ */
+export class TunnelStats {
+  readonly counters = { requests: 0, inFlight: 0, bytesIn: 0, bytesOut: 0 };
+  readonly recent = new LatencyWindow();
+}
+
 /** One tunnel: a transport to the relay, an upstream, a request log and counters. */
 export class Tunnel extends EventEmitter<TunnelEvents> {
   readonly id: string;
@@ -79,8 +90,7 @@ export class Tunnel extends EventEmitter<TunnelEvents> {
   readonly #access: AccessPolicy;
   readonly #previewBytes: number;
   readonly #replayCap: number;
-  #counters = { requests: 0, inFlight: 0, bytesIn: 0, bytesOut: 0 };
-  #recent = new LatencyWindow();
+  readonly stats: TunnelStats;
   /** Aborted when the tunnel closes: upstream requests still running after the grace period end. */
   #cancel = new AbortController();
   /** Why the last start did not happen (the upstream's folder is missing); null when it did. */
@@ -91,6 +101,7 @@ export class Tunnel extends EventEmitter<TunnelEvents> {
     this.id = profile.id;
     this.profile = profile;
     this.log = opts.requestLog ?? new RequestLog(opts.log);
+    this.stats = opts.stats ?? new TunnelStats();
     this.#previewBytes = opts.previewBytes ?? 64 * 1024;
     this.#replayCap = opts.replayCapBytes ?? 1024 * 1024;
     this.upstream = opts.upstream ?? createUpstream(profile);
@@ -133,7 +144,7 @@ export class Tunnel extends EventEmitter<TunnelEvents> {
       state: this.state,
       publicUrl: this.#transport.publicUrl,
       target: this.upstream.target,
-      counters: { ...this.#counters, ...this.#recent.percentiles() },
+      counters: { ...this.stats.counters, ...this.stats.recent.percentiles() },
     };
   }
 
@@ -211,11 +222,11 @@ export class Tunnel extends EventEmitter<TunnelEvents> {
   #finish(record: RequestRecord, started: number, err?: Error): void {
     record.durationMs = performance.now() - started;
     if (err && !record.error) record.error = `the reply did not reach the relay: ${err.message}`;
-    this.#counters.inFlight -= 1;
-    this.#counters.requests += 1;
-    this.#counters.bytesIn += record.requestBytes;
-    this.#counters.bytesOut += record.responseBytes;
-    this.#recent.add(record.durationMs);
+    this.stats.counters.inFlight -= 1;
+    this.stats.counters.requests += 1;
+    this.stats.counters.bytesIn += record.requestBytes;
+    this.stats.counters.bytesOut += record.responseBytes;
+    this.stats.recent.add(record.durationMs);
     this.log.put(record);
     this.emit('request', record);
   }
@@ -223,7 +234,7 @@ export class Tunnel extends EventEmitter<TunnelEvents> {
   async #handle(req: VisitorRequest, body: Readable | null, length: number | null): Promise<Reply> {
     const started = performance.now();
     const record = this.#newRecord(req.id, req.method, req.path, req.ip, req.headers);
-    this.#counters.inFlight += 1;
+    this.stats.counters.inFlight += 1;
     const reqCapture = new BodyCapture(this.#previewBytes, this.#replayCap);
     const captured = body
       ? (async function* () {
@@ -370,6 +381,12 @@ export class Tunnel extends EventEmitter<TunnelEvents> {
     const headerMap: HeaderMap = Object.create(null) as HeaderMap;
     for (const [name, value] of edit.headers ?? original.requestHeaders)
       appendHeader(headerMap, name.toLowerCase(), value);
+    // The body goes whole, with its own length: the record says what was sent, not what the
+    // original (or the edit's headers) said.
+    const hadLength = headerMap['content-length'] !== undefined || headerMap['transfer-encoding'] !== undefined;
+    delete headerMap['content-length'];
+    delete headerMap['transfer-encoding'];
+    if (body.length > 0 || hadLength) headerMap['content-length'] = String(body.length);
     const req: VisitorRequest = {
       id: `replay-${original.id}`,
       method: (edit.method ?? original.method).toUpperCase(),
@@ -387,7 +404,7 @@ export class Tunnel extends EventEmitter<TunnelEvents> {
       truncated: body.length > this.#previewBytes,
     };
     record.replayBody = body.length <= this.#replayCap ? body : null;
-    this.#counters.inFlight += 1;
+    this.stats.counters.inFlight += 1;
     const capture = new BodyCapture(this.#previewBytes);
     let error: Error | undefined;
     try {
@@ -477,7 +494,7 @@ export class Tunnel extends EventEmitter<TunnelEvents> {
   #malformed(id: string, error: string): Reply {
     const started = performance.now();
     const record = this.#newRecord(id, '?', '?', '', {});
-    this.#counters.inFlight += 1;
+    this.stats.counters.inFlight += 1;
     record.status = 502;
     record.error = `malformed request from the relay: ${error}`;
     const page = errorPage(

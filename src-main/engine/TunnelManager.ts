@@ -66,8 +66,8 @@ export class TunnelManager extends EventEmitter<ManagerEvents> {
     const tunnel = new Tunnel(profile, {
       ...this.#tunnelOpts,
       dispatcher: this.#dispatcherFor(profile),
-      // An edited profile keeps the requests its tunnel saw.
-      ...(existing ? { requestLog: existing.log } : {}),
+      // An edited profile keeps the requests its tunnel saw, and the counters that count them.
+      ...(existing ? { requestLog: existing.log, stats: existing.stats } : {}),
     });
     tunnel.on('status', (s) => this.emit('status', s));
     tunnel.on('request', (r) => this.#queue(r));

@@ -26,7 +26,11 @@ export interface HarEntry {
     cookies: HarNameValue[];
     headers: HarNameValue[];
     queryString: HarNameValue[];
-    postData?: { mimeType: string; text: string; params?: HarNameValue[] };
+    /**
+     * HAR 1.2's postData has no encoding field: a body that is not UTF-8 text goes as base64 in
+     * `text`, marked by the custom field `_encoding` (HAR allows fields whose names start with _).
+     */
+    postData?: { mimeType: string; text: string; params?: HarNameValue[]; _encoding?: 'base64' };
     headersSize: number;
     bodySize: number;
   };
@@ -87,15 +91,14 @@ export function harEntry(r: RequestRecord, origin: string): HarEntry {
   const reqType = header(r.requestHeaders, 'content-type') ?? 'application/octet-stream';
   let postData: HarEntry['request']['postData'];
   if (r.requestBytes > 0) {
-    // HAR's postData has no encoding field: a body that is not UTF-8 text cannot be carried exactly.
     if (isUtf8(r.requestBody.bytes)) {
       postData = { mimeType: reqType, text: r.requestBody.bytes.toString('utf8') };
       if (reqType.startsWith('application/x-www-form-urlencoded')) {
         postData.params = [...new URLSearchParams(postData.text)].map(([name, value]) => ({ name, value }));
       }
     } else {
-      postData = { mimeType: reqType, text: '' };
-      notes.push(`request body is binary (${r.requestBytes} bytes) and HAR 1.2 has no way to carry it`);
+      postData = { mimeType: reqType, text: r.requestBody.bytes.toString('base64'), _encoding: 'base64' };
+      notes.push(`request body is binary (${r.requestBytes} bytes): postData.text holds it as base64 (_encoding)`);
     }
     const cut = cutNote('request', r.requestBody);
     if (cut) notes.push(cut);

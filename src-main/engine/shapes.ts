@@ -15,7 +15,7 @@ export type PhaseState =
 
 /** Live numbers of a tunnel. */
 export interface TunnelCounters {
-  /** Requests answered since the tunnel was created. */
+  /** Requests answered since the tunnel was created (an edit of its profile keeps the counters, as it keeps the log). */
   requests: number;
   /** Requests being answered now. */
   inFlight: number;

@@ -2,56 +2,26 @@
 // headless inspector), the built renderer in Debian's headless Chromium driven by playwright-core, and
 // visitors sent through the tunnel by a Node client. Screenshots of the list and of a request's
 // detail land in test-results/.
-import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { Ajv } from 'ajv';
 import addFormats from 'ajv-formats';
 import { chromium, type Browser, type BrowserContext, type Locator, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { killAll, spawnCli, type CliProcess } from '../helpers/cli.ts';
+import {
+  CHROMIUM,
+  RESULTS,
+  ROOT,
+  ensureBuiltRenderer,
+  requireChromium,
+  startDemo,
+  until,
+  type Demo,
+} from '../helpers/browser.ts';
+import { killAll } from '../helpers/cli.ts';
 import { visit } from '../helpers/net.ts';
 
-const ROOT = join(import.meta.dirname, '../..');
-const RESULTS = join(ROOT, 'test-results');
-const CHROMIUM = process.env['PORTHOLE_CHROMIUM'] ?? '/usr/bin/chromium';
-const run = promisify(execFile);
-
-/** Newest modification time under a folder. */
-function newest(dir: string): number {
-  let latest = 0;
-  for (const name of readdirSync(dir)) {
-    const path = join(dir, name);
-    const s = statSync(path);
-    latest = Math.max(latest, s.isDirectory() ? newest(path) : s.mtimeMs);
-  }
-  return latest;
-}
-
-/** The inspector serves the built renderer (out/renderer): build it when it is missing or older than its sources. */
-async function ensureBuiltRenderer(): Promise<void> {
-  const built = join(ROOT, 'out/renderer/index.html');
-  if (existsSync(built) && statSync(built).mtimeMs >= newest(join(ROOT, 'src-renderer'))) return;
-  await run(process.execPath, [join(ROOT, 'node_modules/electron-vite/bin/electron-vite.js'), 'build'], {
-    cwd: ROOT,
-    timeout: 120_000,
-  });
-}
-
-/** Resolves once `check` holds, polling (the page updates as pushes arrive). */
-async function until(what: string, check: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (await check().catch(() => false)) return;
-    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
-let configDir: string;
-let demo: CliProcess;
+let demo: Demo;
 let browser: Browser;
 let context: BrowserContext;
 let page: Page;
@@ -61,20 +31,11 @@ let host: string;
 let port: number;
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) {
-    throw new Error(
-      `no Chromium at ${CHROMIUM}: install Debian's chromium package (.ci/run does) or set PORTHOLE_CHROMIUM`,
-    );
-  }
+  requireChromium();
   await ensureBuiltRenderer();
   mkdirSync(RESULTS, { recursive: true });
-  configDir = mkdtempSync(join(tmpdir(), 'porthole-e2e-'));
-  demo = spawnCli(['demo'], { PORTHOLE_CONFIG_DIR: configDir, FPW_HOST: '', FPW_TOKEN: '' });
-  [, publicUrl = '', host = ''] = await demo.waitFor(
-    /^Public URL: (http:\/\/([a-z]+(?:-[a-z]+){4}\.localhost:\d+)\/)$/,
-  );
-  port = Number(new URL(publicUrl).port);
-  [, inspectorUrl = ''] = await demo.waitFor(/^Inspector: (http:\/\/(?:127\.0\.0\.1|localhost):\d+\/#token=\S+)$/);
+  demo = await startDemo();
+  ({ publicUrl, host, port, inspectorUrl } = demo);
   browser = await chromium.launch({ executablePath: CHROMIUM, headless: true });
   context = await browser.newContext({
     locale: 'en-US',
@@ -88,9 +49,8 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await browser?.close();
-  await demo?.stop('SIGINT');
+  await demo?.stop();
   await killAll();
-  if (configDir) rmSync(configDir, { recursive: true, force: true });
 });
 
 const tunnels = (): Locator => page.getByRole('navigation', { name: 'Tunnels' });

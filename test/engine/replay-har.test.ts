@@ -77,6 +77,33 @@ describe('replay', () => {
     expect(e.headers['x-b']).toBe('2');
   });
 
+  it('records the length of the body an edited replay sent, not the original content-length', async () => {
+    const body = bytes(3000, 5);
+    await visit(relay.port, host(), { method: 'POST', path: '/sized', body, headers: { 'x-c': '3' } });
+    const original = byUrl('/sized');
+    const lengthOf = (r: typeof original) => r.requestHeaders.filter(([k]) => k.toLowerCase() === 'content-length');
+    expect(lengthOf(original)).toEqual([['content-length', '3000']]);
+
+    const shorter = await tunnel.replay(original.id, { body: Buffer.from('short') });
+    expect(lengthOf(shorter)).toEqual([['content-length', '5']]);
+    expect(shorter.requestHeaders).toContainEqual(['x-c', '3']);
+    expect(JSON.parse(shorter.responseBody.bytes.toString())).toMatchObject({ bodySha: sha256(Buffer.from('short')) });
+
+    // Headers given with the edit replace the original's, their content-length too.
+    const withHeaders = await tunnel.replay(original.id, {
+      headers: [
+        ['content-type', 'text/plain'],
+        ['Content-Length', '99'],
+      ],
+      body: Buffer.from('four'),
+    });
+    expect(lengthOf(withHeaders)).toEqual([['content-length', '4']]);
+
+    const emptied = await tunnel.replay(original.id, { body: Buffer.alloc(0) });
+    expect(lengthOf(emptied)).toEqual([['content-length', '0']]);
+    expect(emptied.requestBytes).toBe(0);
+  });
+
   it('refuses to replay a request whose body was larger than the replay cap, and says why', async () => {
     await visit(relay.port, host(), { method: 'POST', path: '/big-upload', body: bytes(100 * 1024) });
     const original = byUrl('/big-upload');
@@ -127,9 +154,13 @@ describe('HAR export', () => {
       { name: 'theme', value: 'dark' },
     ]);
 
+    // HAR 1.2's postData has no encoding field: a binary body travels as base64 in text, marked by a
+    // custom field (HAR allows those whose names start with _).
     const binary = har.log.entries.find((e) => e.request.url.endsWith('/binary'))!;
     expect(binary.request.bodySize).toBe(200);
-    expect(binary.comment).toContain('binary');
+    expect(binary.request.postData).toMatchObject({ mimeType: 'application/octet-stream', _encoding: 'base64' });
+    expect(Buffer.from(binary.request.postData!.text, 'base64').equals(bytes(200))).toBe(true);
+    expect(form.request.postData).not.toHaveProperty('_encoding');
 
     const cut = har.log.entries.find((e) => e.request.url.endsWith('/bytes/4000'))!;
     expect(cut.response.content.size).toBe(4000);

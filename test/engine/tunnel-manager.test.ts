@@ -241,4 +241,32 @@ describe('editing a profile', () => {
     await visit(relay.port, 'edit.test', { path: '/after-edit' });
     expect(m.requests('edit').map((r) => r.url)).toEqual(expect.arrayContaining(['/before-edit', '/after-edit']));
   });
+
+  it('keeps the counters as it keeps the requests, so that the two agree after an edit', async () => {
+    const m = new TunnelManager();
+    extraManagers.push(m);
+    m.add(profile('count', relay.url, upstream.url));
+    m.start('count');
+    await phase(m, 'count', 'online');
+    await visit(relay.port, 'count.test', { method: 'POST', path: '/one', body: 'hello' });
+    await visit(relay.port, 'count.test', { path: '/two' });
+    await m.stop('count', 0);
+    const before = m.get('count')!.snapshot().counters;
+    expect(before).toMatchObject({ requests: 2, inFlight: 0, bytesIn: 5 });
+    expect(before.bytesOut).toBeGreaterThan(0);
+    expect(before.p50Ms).not.toBeNull();
+
+    m.add({ ...profile('count', relay.url, upstream.url), name: 'Counted', workers: 2 });
+    expect(m.get('count')!.snapshot().counters).toEqual(before);
+    expect(m.requests('count')).toHaveLength(2);
+
+    m.start('count');
+    await phase(m, 'count', 'online');
+    await visit(relay.port, 'count.test', { path: '/three' });
+    const after = m.get('count')!.snapshot().counters;
+    expect(after.requests).toBe(3);
+    expect(after.requests).toBe(m.requests('count').length);
+    expect(after.bytesIn).toBe(5);
+    expect(after.bytesOut).toBeGreaterThan(before.bytesOut);
+  });
 });

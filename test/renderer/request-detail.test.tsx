@@ -138,14 +138,50 @@ describe('request detail', () => {
     await user.click(within(detail).getByRole('tab', { name: 'Response' }));
     const body = within(detail).getByRole('region', { name: 'Response body' });
     expect(body.textContent).toContain('binary');
-    expect(body.textContent).toContain('Size: 5 MB');
-    expect(within(body).getByRole('note').textContent).toBe('Preview cut: showing the first 40 B of 5 MB.');
+    expect(body.textContent).toContain('Size: 5 MiB');
+    expect(within(body).getByRole('note').textContent).toBe('Preview cut: showing the first 40 B of 5 MiB.');
     const dump = within(body).getByLabelText('Hex dump').textContent!.split('\n');
     expect(dump).toHaveLength(3);
     expect(dump[0]).toMatch(
       /^00000000 {2}00 25 4a 6f 94 b9 de 03 {2}28 4d 72 97 bc e1 06 2b {2}\|\.%Jo\.\.\.\.\(Mr\.\.\.\.\+\|$/,
     );
     expect(dump[2]).toMatch(/^00000020 {2}/);
+  });
+
+  it('shows a percent-encoded path decoded in the list and the detail, and copies it as it was sent', async () => {
+    const { bridge, user } = await openTunnel();
+    const copied: string[] = [];
+    Object.defineProperty(navigator, 'clipboard', {
+      configurable: true,
+      value: { writeText: async (text: string) => void copied.push(text) },
+    });
+    // UTF-8 escapes decode (upper or lower case hex); ASCII escapes (which can change what a path
+    // means), invalid or cut sequences, and invisible characters (a right-to-left override) stay.
+    const sent = '/%E4%B8%AD%E6%96%87/a%20b%2Fc?q=%E4%B8%AD&lower=%e6%96%87&bad=%E4%ZZ&cut=%E4%B8&rlo=%E2%80%AE';
+    const shown = '/中文/a%20b%2Fc?q=中&lower=文&bad=%E4%ZZ&cut=%E4%B8&rlo=%E2%80%AE';
+    act(() => bridge.push(makeDetail('demo', { id: 'p1', url: sent })));
+    const list = await screen.findByRole('table', { name: 'Requests' });
+    const open = within(list).getByRole('button', { name: `Open GET ${shown} (200)` });
+    expect(open.textContent).toBe(shown);
+
+    // The filter finds it by what it shows as well as by what was sent.
+    const filter = screen.getByRole('searchbox', { name: 'Filter requests' });
+    await user.type(filter, '中文');
+    expect(within(list).getAllByRole('row')).toHaveLength(2);
+    await user.clear(filter);
+    await user.type(filter, '%E4%B8%AD');
+    expect(within(list).getAllByRole('row')).toHaveLength(2);
+    await user.clear(filter);
+
+    const detail = await openRequest(user, /^Open GET \/中文/);
+    expect(within(detail).getByRole('heading', { level: 2 }).textContent).toBe(`GET ${shown}`);
+    expect(detail.textContent).toContain(`http://demo.localhost:40123${shown}`);
+    expect(detail.textContent).not.toContain('%E4%B8%AD%E6%96%87');
+
+    await user.click(within(detail).getByRole('button', { name: 'Copy as cURL' }));
+    expect(copied.at(-1)!.split(' \\\n')[0]).toBe(`curl 'http://demo.localhost:40123${sent}'`);
+    await user.click(within(detail).getByRole('button', { name: 'Edit and replay' }));
+    expect(within(detail).getByRole('textbox', { name: 'Path and query' })).toHaveProperty('value', sent);
   });
 
   it('copies the request as a cURL command against the public URL', async () => {
@@ -219,7 +255,7 @@ describe('request detail', () => {
     const replay = within(detail).getByRole('button', { name: 'Replay' });
     expect(replay).toHaveProperty('disabled', true);
     const reason = document.getElementById(replay.getAttribute('aria-describedby')!)!;
-    expect(reason.textContent).toContain('the request body (3 MB) was larger than the replay cap');
+    expect(reason.textContent).toContain('the request body (3 MiB) was larger than the replay cap');
     // A new body can still be sent with Edit and replay.
     expect(within(detail).getByRole('button', { name: 'Edit and replay' })).toHaveProperty('disabled', false);
     await waitFor(() => expect(bridge.callsOf('requests:get')).toHaveLength(1));

@@ -87,15 +87,22 @@ describe('tunnel list', () => {
       since: 0,
     });
     tunnel.counters = { requests: 1234, inFlight: 2, bytesIn: 1536, bytesOut: 3 * 1024 * 1024, p50Ms: 8, p95Ms: 1250 };
-    renderUI(bridgeWith(tunnel));
+    const bridge = bridgeWith(tunnel);
+    renderUI(bridge);
     const counters = await screen.findByRole('group', { name: 'Live counters' });
     const value = (label: string) => within(counters).getByText(label).nextElementSibling?.textContent;
     expect(value('Requests')).toBe('1,234');
     expect(value('In flight')).toBe('2');
-    expect(value('Received')).toBe('1.5 KB');
-    expect(value('Sent')).toBe('3 MB');
+    // Sizes are 1024-based, and say so: KiB and MiB, in every language.
+    expect(value('Received')).toBe('1.5 KiB');
+    expect(value('Sent')).toBe('3 MiB');
     expect(value('Median (last minute)')).toBe('8 ms');
     expect(value('95th percentile (last minute)')).toBe('1.25 s');
+
+    act(() => bridge.emit('settings:changed', { ...bridge.settingsValue, language: 'zh-CN' }));
+    const zh = await screen.findByRole('group', { name: '实时计数' });
+    expect(within(zh).getByText('已接收').nextElementSibling?.textContent).toBe('1.5 KiB');
+    expect(within(zh).getByText('已发送').nextElementSibling?.textContent).toBe('3 MiB');
   });
 
   it('offers the offline demo when there is no tunnel, and starts it', async () => {

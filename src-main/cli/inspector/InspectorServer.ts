@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -129,8 +129,12 @@ export class InspectorServer {
     if (!existsSync(join(dir, 'index.html'))) {
       return page(res, 503, 'Not Built', 'The inspector UI is not built yet: run "npm run build" once, then reload.');
     }
-    const path = new URL(req.url ?? '/', 'http://x').pathname;
-    const stream = send(req, path === '/' ? '/index.html' : path, { root: dir, dotfiles: 'deny', index: false });
+    let path = new URL(req.url ?? '/', 'http://x').pathname;
+    if (path === '/') path = '/index.html';
+    // The page links its icon (hashed by the build); a page that links none (an error page of the
+    // inspector's) makes the browser ask for /favicon.ico, which gets the same icon.
+    else if (path === '/favicon.ico') path = builtFavicon(dir) ?? path;
+    const stream = send(req, path, { root: dir, dotfiles: 'deny', index: false });
     stream.on('headers', (r: ServerResponse) => {
       r.setHeader('x-content-type-options', 'nosniff');
       r.setHeader('referrer-policy', 'no-referrer');
@@ -214,6 +218,16 @@ export class InspectorServer {
       return fail('internal', (err as Error).message);
     }
   }
+}
+
+/** The path of the built page's icon (`/assets/favicon-HASH.svg`), or null where there is none. */
+function builtFavicon(dir: string): string | null {
+  const assets = join(dir, 'assets');
+  if (!existsSync(assets)) return null;
+  const name = readdirSync(assets, { withFileTypes: true }).find(
+    (e) => e.isFile() && /^favicon-[\w-]+\.svg$/.test(e.name),
+  )?.name;
+  return name ? `/assets/${name}` : null;
 }
 
 function safeEqual(a: string, b: string): boolean {

@@ -1,5 +1,6 @@
 import type { RequestSummaryView } from '../../../src-main/ipc/contract.ts';
 import type { RequestFilters } from '../store/index.ts';
+import { displayPath } from './path.ts';
 
 function matches(r: RequestSummaryView, f: RequestFilters, text: string): boolean {
   if (f.method && r.method.toUpperCase() !== f.method) return false;
@@ -9,7 +10,10 @@ function matches(r: RequestSummaryView, f: RequestFilters, text: string): boolea
     } else if (r.status === null || `${Math.floor(r.status / 100)}xx` !== f.statusClass) return false;
   }
   if (text) {
-    const haystack = `${r.method} ${r.url} ${r.status ?? ''} ${r.visitorIp} ${r.error ?? ''}`.toLowerCase();
+    // The path as sent and as shown (decoded), so that both `%E4%B8%AD` and `中` find it.
+    const shown = displayPath(r.url);
+    const path = shown === r.url ? r.url : `${r.url} ${shown}`;
+    const haystack = `${r.method} ${path} ${r.status ?? ''} ${r.visitorIp} ${r.error ?? ''}`.toLowerCase();
     if (!haystack.includes(text)) return false;
   }
   return true;

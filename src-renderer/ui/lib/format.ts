@@ -1,7 +1,8 @@
 // Numbers, sizes, durations and times for people, in the UI's language. Intl formatters are costly
 // to make and the request list formats three values a row at every batch: they are made once each.
 
-const UNITS = ['B', 'KB', 'MB', 'GB', 'TB'] as const;
+/** 1024-based, so named as such (IEC): 1 KiB = 1024 B, in every language. */
+const UNITS = ['B', 'KiB', 'MiB', 'GiB', 'TiB'] as const;
 
 const numberFormats = new Map<string, Intl.NumberFormat>();
 const dateFormats = new Map<string, Intl.DateTimeFormat>();
@@ -32,7 +33,7 @@ function dateFormat(language: string, kind: 'clock' | 'dateTime' | 'time'): Intl
   return f;
 }
 
-/** `512 B`, `1.5 KB`, `12 MB` (1 KB = 1024 B). */
+/** `512 B`, `1.5 KiB`, `12 MiB` (1 KiB = 1024 B). */
 export function formatBytes(n: number, language: string): string {
   let value = n;
   let unit = 0;

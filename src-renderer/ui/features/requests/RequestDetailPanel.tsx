@@ -12,6 +12,7 @@ import { copyPlainText } from '../../lib/clipboard.ts';
 import { toCurl } from '../../lib/curl.ts';
 import { saveFile } from '../../lib/download.ts';
 import { formatBytes, formatDateTime, formatDuration } from '../../lib/format.ts';
+import { displayPath } from '../../lib/path.ts';
 import { settle } from '../../lib/result.ts';
 import { usePortholeStore } from '../../store/index.ts';
 import { BodyViewer } from './BodyViewer.tsx';
@@ -121,7 +122,8 @@ function Detail({ detail, tunnelId, publicUrl }: { detail: RequestDetail; tunnel
     <>
       <header className="ph-detail-head">
         <h2 className="ph-detail-title">
-          <span className="ph-method">{detail.method}</span> <span className="ph-mono ph-break">{detail.url}</span>
+          <span className="ph-method">{detail.method}</span>{' '}
+          <span className="ph-mono ph-break">{displayPath(detail.url)}</span>
         </h2>
         <StatusCode status={detail.status} />
         {detail.replayOf ? <span className="ph-chip">{t('detail.isReplay')}</span> : null}
@@ -207,7 +209,7 @@ function Overview({ detail, publicUrl }: { detail: RequestDetail; publicUrl: str
     // Keep the path as it came.
   }
   const rows: Array<[string, string]> = [
-    [t('detail.url'), fullUrl],
+    [t('detail.url'), displayPath(fullUrl)],
     [t('detail.started'), formatDateTime(detail.startedAt, lang)],
     [t('detail.duration'), total === null ? t('requests.inFlight') : formatDuration(total, lang)],
     [t('detail.waiting'), wait === null ? t('detail.none') : formatDuration(wait, lang)],

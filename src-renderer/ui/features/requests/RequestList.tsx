@@ -6,6 +6,7 @@ import { memo, useLayoutEffect, useRef, type CSSProperties, type KeyboardEvent }
 import { useTranslation } from 'react-i18next';
 import type { RequestSummaryView } from '../../../../src-main/ipc/contract.ts';
 import { formatBytes, formatClock, formatDuration } from '../../lib/format.ts';
+import { displayPath } from '../../lib/path.ts';
 import { StatusCode } from './StatusCode.tsx';
 
 export const ROW_HEIGHT = 30;
@@ -43,7 +44,8 @@ interface RowProps {
 const Row = memo(function Row({ r, index, selected, checked, top, lang, onSelect, onToggleChecked }: RowProps) {
   const { t } = useTranslation();
   const style: CSSProperties = { transform: `translateY(${top}px)`, height: ROW_HEIGHT };
-  const name = `${r.method} ${r.url}`;
+  const path = displayPath(r.url);
+  const name = `${r.method} ${path}`;
   return (
     <div
       role="row"
@@ -82,7 +84,7 @@ const Row = memo(function Row({ r, index, selected, checked, top, lang, onSelect
           }}
         >
           {r.replayOf ? <span className="ph-replay-mark">{t('requests.replayMark')} </span> : null}
-          {r.url}
+          {path}
         </button>
       </div>
       <div role="cell" className="ph-col-status">

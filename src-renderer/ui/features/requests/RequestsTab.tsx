@@ -96,10 +96,9 @@ export function RequestsTab({ tunnel }: { tunnel: TunnelView }) {
         <button type="button" className="ph-button" disabled={total === 0} onClick={() => void clear()}>
           {t('requests.clear')}
         </button>
-        <span className="ph-toolbar-gap" />
         <button
           type="button"
-          className="ph-button"
+          className="ph-button ph-toolbar-end"
           disabled={checkedIds.length === 0}
           onClick={() => void exportHar([...checkedIds])}
         >

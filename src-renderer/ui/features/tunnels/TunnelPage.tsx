@@ -1,6 +1,8 @@
 // One tunnel: its status (with the last error and the next retry while reconnecting), public URL with
-// Copy, Open and a QR code, upstream, live counters, and the Requests and Profile tabs.
-import { useState } from 'react';
+// Copy, Open and a QR code, upstream, live counters, and the Requests and Profile tabs. While a request
+// is open the overview folds to the counters on one line (the public URL moves to the tabs' line), so
+// that the request gets the height; a button unfolds (or folds) it at any time.
+import { useId, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import type { TunnelView } from '../../../../src-main/ipc/contract.ts';
 import { QrCode } from '../../components/QrCode.tsx';
@@ -65,24 +67,29 @@ function StatusDetail({ tunnel }: { tunnel: TunnelView }) {
   }
 }
 
-function Counters({ tunnel }: { tunnel: TunnelView }) {
+/** The live counters: as cards, or (folded) in one line with short names, the full ones as titles. */
+function Counters({ tunnel, folded = false }: { tunnel: TunnelView; folded?: boolean }) {
   const { t, i18n } = useTranslation();
   const c = tunnel.counters;
   const lang = i18n.language;
   const ms = (v: number | null): string => (v === null ? t('counters.none') : formatDuration(v, lang));
-  const items: Array<[string, string]> = [
-    [t('counters.requests'), formatCount(c.requests, lang)],
-    [t('counters.inFlight'), formatCount(c.inFlight, lang)],
-    [t('counters.bytesIn'), formatBytes(c.bytesIn, lang)],
-    [t('counters.bytesOut'), formatBytes(c.bytesOut, lang)],
-    [t('counters.p50'), ms(c.p50Ms)],
-    [t('counters.p95'), ms(c.p95Ms)],
+  const items: Array<[string, string, string]> = [
+    [t('counters.requests'), t('counters.requests'), formatCount(c.requests, lang)],
+    [t('counters.inFlight'), t('counters.inFlight'), formatCount(c.inFlight, lang)],
+    [t('counters.bytesIn'), t('counters.bytesIn'), formatBytes(c.bytesIn, lang)],
+    [t('counters.bytesOut'), t('counters.bytesOut'), formatBytes(c.bytesOut, lang)],
+    [t('counters.p50'), t('counters.p50Short'), ms(c.p50Ms)],
+    [t('counters.p95'), t('counters.p95Short'), ms(c.p95Ms)],
   ];
   return (
-    <dl className="ph-counters" role="group" aria-label={t('counters.label')}>
-      {items.map(([k, v]) => (
-        <div key={k} className="ph-counter">
-          <dt>{k}</dt>
+    <dl
+      className={folded ? 'ph-counters ph-counters-folded' : 'ph-counters'}
+      role="group"
+      aria-label={t('counters.label')}
+    >
+      {items.map(([full, short, v]) => (
+        <div key={full} className="ph-counter">
+          {folded && short !== full ? <dt title={full}>{short}</dt> : <dt>{full}</dt>}
           <dd>{v}</dd>
         </div>
       ))}
@@ -134,6 +141,12 @@ export function TunnelPage({ tunnel }: { tunnel: TunnelView }) {
   const tab = usePorthole((s) => s.tunnelTab);
   const profile = usePorthole((s) => s.profiles[tunnel.id]);
   const { running, busy, toggle } = useTunnelSwitch(tunnel);
+  const overviewId = useId();
+  const requestOpen = usePorthole((s) => s.tunnelTab === 'requests' && s.selectedRequestId !== null);
+  // Folded while a request is open, unfolded otherwise, unless the person chose otherwise since the
+  // last time a request was opened or closed.
+  const [choice, setChoice] = useState<{ requestOpen: boolean; expanded: boolean } | null>(null);
+  const expanded = choice !== null && choice.requestOpen === requestOpen ? choice.expanded : !requestOpen;
 
   const copy = async (): Promise<void> => {
     // copyText answers null on success, so its Result is read here rather than through run().
@@ -156,6 +169,20 @@ export function TunnelPage({ tunnel }: { tunnel: TunnelView }) {
     { key: 'profile', label: t('tunnel.tabProfile') },
   ];
   const online = tunnel.state.phase === 'online';
+  const publicUrl = (
+    <div className="ph-url-row">
+      <span className="ph-label">{t('tunnel.publicUrl')}</span>
+      <code className="ph-public-url" data-online={online} title={tunnel.publicUrl}>
+        {tunnel.publicUrl}
+      </code>
+      <button type="button" className="ph-button ph-button-small" onClick={() => void copy()}>
+        {t('tunnel.copy')}
+      </button>
+      <button type="button" className="ph-button ph-button-small" onClick={open}>
+        {t('tunnel.open')}
+      </button>
+    </div>
+  );
   return (
     <article className="ph-tunnel-page" aria-labelledby="ph-tunnel-title">
       <header className="ph-page-head">
@@ -170,40 +197,56 @@ export function TunnelPage({ tunnel }: { tunnel: TunnelView }) {
           onChange={toggle}
         />
         <span className="ph-toolbar-gap" />
+        <button
+          type="button"
+          className="ph-button ph-button-quiet"
+          aria-expanded={expanded}
+          aria-controls={overviewId}
+          onClick={() => setChoice({ requestOpen, expanded: !expanded })}
+        >
+          <span className="ph-disclosure" aria-hidden="true">
+            {expanded ? '▾' : '▸'}
+          </span>{' '}
+          {expanded ? t('tunnel.hideOverview') : t('tunnel.showOverview')}
+        </button>
         <button type="button" className="ph-button" onClick={() => void duplicate()}>
           {t('tunnel.duplicate')}
         </button>
         <DeleteButton key={tunnel.id} tunnel={tunnel} />
       </header>
-      <div className="ph-overview">
-        <div className="ph-overview-main">
-          <StatusDetail tunnel={tunnel} />
-          <div className="ph-url-row">
-            <span className="ph-label">{t('tunnel.publicUrl')}</span>
-            <code className="ph-public-url" data-online={online}>
-              {tunnel.publicUrl}
-            </code>
-            <button type="button" className="ph-button ph-button-small" onClick={() => void copy()}>
-              {t('tunnel.copy')}
-            </button>
-            <button type="button" className="ph-button ph-button-small" onClick={open}>
-              {t('tunnel.open')}
-            </button>
-          </div>
-          <div className="ph-url-row">
-            <span className="ph-label">{t('tunnel.upstream')}</span>
-            <code>{tunnel.target}</code>
-          </div>
-          <Counters tunnel={tunnel} />
+      {expanded ? null : (
+        <div className="ph-overview ph-overview-folded" id={overviewId}>
+          {/* Online goes without saying (the header says it); any other state is news. */}
+          {tunnel.state.phase === 'online' ? null : <StatusDetail tunnel={tunnel} />}
+          <Counters tunnel={tunnel} folded />
         </div>
-        <figure className="ph-qr-figure">
-          <QrCode text={tunnel.publicUrl} label={t('tunnel.qrLabel', { url: tunnel.publicUrl })} />
-          <figcaption className="ph-muted">
-            {isLocalOnly(tunnel.publicUrl) ? t('tunnel.qrLocalOnly') : t('tunnel.qrHint')}
-          </figcaption>
-        </figure>
-      </div>
-      <Tabs label={t('tunnel.tabs')} tabs={tabs} active={tab} onChange={(k) => store.getState().setTunnelTab(k)}>
+      )}
+      {expanded ? (
+        <div className="ph-overview" id={overviewId}>
+          <div className="ph-overview-main">
+            <StatusDetail tunnel={tunnel} />
+            {publicUrl}
+            <div className="ph-url-row">
+              <span className="ph-label">{t('tunnel.upstream')}</span>
+              <code>{tunnel.target}</code>
+            </div>
+            <Counters tunnel={tunnel} />
+          </div>
+          <figure className="ph-qr-figure">
+            <QrCode text={tunnel.publicUrl} label={t('tunnel.qrLabel', { url: tunnel.publicUrl })} />
+            <figcaption className="ph-muted">
+              {isLocalOnly(tunnel.publicUrl) ? t('tunnel.qrLocalOnly') : t('tunnel.qrHint')}
+            </figcaption>
+          </figure>
+        </div>
+      ) : null}
+      <Tabs
+        label={t('tunnel.tabs')}
+        tabs={tabs}
+        active={tab}
+        onChange={(k) => store.getState().setTunnelTab(k)}
+        aside={expanded ? undefined : publicUrl}
+      >
         {tab === 'requests' ? <RequestsTab tunnel={tunnel} /> : null}
         {tab === 'profile' ? (
           profile ? (
