@@ -472,7 +472,7 @@ export class Tunnel extends EventEmitter<TunnelEvents> {
   #stoppingAnswer(req: VisitorRequest): Reply {
     const started = performance.now();
     const record = this.#newRecord(req.id, req.method, req.path, req.ip, req.headers);
-    this.#counters.inFlight += 1;
+    this.stats.counters.inFlight += 1;
     record.status = 503;
     record.error = 'the tunnel was stopping';
     const page = errorPage(503, 'Service Unavailable', `Porthole tunnel "${this.profile.name}" is stopping.`);
