@@ -4,10 +4,10 @@ import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
 const noElectron =
-  'the engine/relay/protocol/ipc/cli and the app service (shared with the headless inspector) never import electron: see docs/architecture.md';
+  'the engine/relay/protocol/ipc/cli and the service (shared with the headless inspector) never import electron: see docs/architecture.md';
 const rendererBoundary =
   'the renderer reaches main code through window.api only; import its types with `import type` (docs/architecture.md)';
-const noShell = 'the engine, the relay and the protocol never import the Electron shell (app/) or the CLI (cli/): see docs/architecture.md';
+const noShell = 'the engine, the relay, the protocol and the service never import the Electron shell (app/) or the CLI (cli/): see docs/architecture.md';
 const relayAlone = 'the relay shares only the protocol folder with the engine, never the engine itself: see docs/architecture.md';
 const protocolAlone = 'the protocol folder is what both ends speak: it imports Node only, nothing of the project but itself';
 const electronPaths = { paths: [{ name: 'electron', message: noElectron }] };
@@ -49,9 +49,16 @@ export default defineConfig(
 
   // The folders carry the runtime boundaries of docs/architecture.md; these rules keep them true.
   {
-    files: ['src-main/ipc/**', 'src-main/cli/**', 'src-main/app/service/**'],
+    files: ['src-main/ipc/**', 'src-main/cli/**'],
     rules: {
       'no-restricted-imports': ['error', { ...electronPaths, patterns: electronPatterns }],
+    },
+  },
+  {
+    // The core the desktop shell and the CLI both run on: it knows neither of them.
+    files: ['src-main/service/**'],
+    rules: {
+      'no-restricted-imports': ['error', { ...electronPaths, patterns: [...electronPatterns, ...shellPatterns] }],
     },
   },
   {

@@ -1,5 +1,5 @@
 import { readFile, writeFile } from 'node:fs/promises';
-import { exportProfiles, parseImport, ProfileProblem } from '../app/service/profile-io.ts';
+import { exportProfiles, parseImport, ProfileProblem } from '../service/profile-io.ts';
 import type { Profile } from '../engine/profile.ts';
 import { derivedPublicUrl } from '../engine/transports/fpw.ts';
 import type { Command } from './args.ts';

@@ -8,14 +8,18 @@ export async function listenOrExplain(relay: RelayServer, port: number, bind: st
   try {
     await relay.listen();
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'EADDRINUSE')
-      throw new CliFailure(`port ${port} on ${bind} is in use: pick another with --port (0 picks a free one)`);
-    if (code === 'EACCES')
-      throw new CliFailure(`not allowed to listen on port ${port}: pick one above 1023 with --port`);
-    if (code === 'EADDRNOTAVAIL') throw new CliFailure(`${bind} is not an address of this machine (--bind)`);
-    throw err;
+    throw explainListenError(err, port, bind);
   }
+}
+
+/** A failure to listen, in words a person can act on (an unknown failure as it is). */
+export function explainListenError(err: unknown, port: number, bind: string): unknown {
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code === 'EADDRINUSE')
+    return new CliFailure(`port ${port} on ${bind} is in use: pick another with --port (0 picks a free one)`);
+  if (code === 'EACCES') return new CliFailure(`not allowed to listen on port ${port}: pick one above 1023 with --port`);
+  if (code === 'EADDRNOTAVAIL') return new CliFailure(`${bind} is not an address of this machine (--bind)`);
+  return err;
 }
 
 function readTokens(file: string): Set<string> {

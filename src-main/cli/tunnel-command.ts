@@ -4,8 +4,8 @@ import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { request } from 'undici';
 import { ConfProfileStore, MemoryProfileStore, type ProfileStore } from '../engine/ProfileStore.ts';
-import { PortholeService } from '../app/service/PortholeService.ts';
-import { ConfSettingsStore, MemorySettingsStore, type SettingsStore } from '../app/service/SettingsStore.ts';
+import { PortholeService } from '../service/PortholeService.ts';
+import { ConfSettingsStore, MemorySettingsStore, type SettingsStore } from '../service/SettingsStore.ts';
 import type { AppInfo } from '../ipc/contract.ts';
 import type { InspectorServer } from './inspector/InspectorServer.ts';
 import { TunnelManager } from '../engine/TunnelManager.ts';
@@ -371,37 +371,32 @@ function fingerprintOf(name: string, upstream: UpstreamArg | null, relayUrl: str
 
 export async function runDemo(cmd: Extract<Command, { name: 'demo' }>): Promise<number> {
   const out = new Output(cmd.tunnel.json);
-  const [{ startDemoSite }, { RelayServer }, { listenOrExplain }] = await Promise.all([
-    import('./demo-site.ts'),
-    import('../relay/RelayServer.ts'),
+  const [{ DemoEnvironment }, { explainListenError }] = await Promise.all([
+    import('../service/DemoEnvironment.ts'),
     import('./relay-command.ts'),
   ]);
   // The demo keeps its host (like any command) and, unless told a port, the port it had: the same URL.
   const { host, token } = await identityFor('demo', 'demo', cmd.tunnel, out, 'localhost');
   const key = `demo @${host}`;
   const kept = cmd.tunnel.inspect ? configStore().command(key) : undefined;
-  const relayFor = (port: number) =>
-    new RelayServer({ port, bind: cmd.bind, domain: 'localhost', defaultHost: host.toLowerCase() });
-  const wanted = cmd.port || kept?.port || 0;
-  let relay = relayFor(wanted);
+  // The same relay and demo site as the desktop app's offline demo.
+  const demo = new DemoEnvironment({ bind: cmd.bind, port: cmd.port, preferredRelayPort: kept?.port });
+  let addresses;
   try {
-    await listenOrExplain(relay, wanted, cmd.bind);
+    addresses = await demo.ensure(host.toLowerCase());
   } catch (err) {
-    // The last run's port is taken now: any free one will do.
-    if (cmd.port || !kept?.port) throw err;
-    relay = relayFor(0);
-    await listenOrExplain(relay, 0, cmd.bind);
+    throw explainListenError(err, cmd.port, cmd.bind);
   }
-  const site = await startDemoSite();
-  const upstream: UpstreamArg = { kind: 'http', target: site.url, insecure: false };
-  const relayUrl = `${relay.url}/`;
+  const { relayUrl, siteUrl } = addresses;
+  const relayOrigin = relayUrl.replace(/\/$/, '');
+  const upstream: UpstreamArg = { kind: 'http', target: siteUrl, insecure: false };
   const profile = profileFor(commandProfileId(key), upstream, relayUrl, host, token, cmd.tunnel);
   const persist: Persist = {
     key,
     fingerprint: fingerprintOf('demo', null, null, cmd.tunnel),
-    port: relay.port,
+    port: addresses.relayPort,
     // What the inspector changed is kept; where the relay and the site listen is this run's.
-    fresh: (saved) => ({ ...saved, relay: { ...saved.relay, url: relayUrl }, upstream: { kind: 'http', target: site.url } }),
+    fresh: (saved) => ({ ...saved, relay: { ...saved.relay, url: relayUrl }, upstream: { kind: 'http', target: siteUrl } }),
   };
   return runTunnel(
     out,
@@ -412,16 +407,13 @@ export async function runDemo(cmd: Extract<Command, { name: 'demo' }>): Promise<
         event: 'online',
         publicUrl: s.publicUrl,
         target: s.target,
-        relay: relay.url,
+        relay: relayOrigin,
       });
-      out.info(`Also at:    ${relay.url}/`);
-      out.info(`Tunnel:     ${s.publicUrl} -> ${s.target} (demo site), relay on ${relay.url}`);
+      out.info(`Also at:    ${relayUrl}`);
+      out.info(`Tunnel:     ${s.publicUrl} -> ${s.target} (demo site), relay on ${relayOrigin}`);
       out.info('Press Ctrl+C to stop.');
     },
-    async () => {
-      await relay.close(1000);
-      await site.close();
-    },
+    () => demo.close(1000),
     persist,
   );
 }

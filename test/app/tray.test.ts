@@ -1,8 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { TunnelManager } from '../../src-main/engine/TunnelManager.ts';
 import type { AggregateStatus, TunnelPhase, TunnelView } from '../../src-main/ipc/contract.ts';
-import { MemorySettingsStore } from '../../src-main/app/service/SettingsStore.ts';
-import { PortholeService } from '../../src-main/app/service/PortholeService.ts';
+import { MemorySettingsStore } from '../../src-main/service/SettingsStore.ts';
+import { PortholeService } from '../../src-main/service/PortholeService.ts';
 import { TrayController, trayActionHandler, trayState } from '../../src-main/app/TrayController.ts';
 import {
   buildTrayMenu,

@@ -4,7 +4,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { exportProfiles, parseImport } from '../../src-main/app/service/profile-io.ts';
+import { exportProfiles, parseImport } from '../../src-main/service/profile-io.ts';
 import { ProfileSchema } from '../../src-main/engine/profile.ts';
 import { echoHandler, startServer, visit, type Server } from '../helpers/net.ts';
 import { killAll, spawnCli } from '../helpers/cli.ts';

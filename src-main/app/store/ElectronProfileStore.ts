@@ -2,7 +2,7 @@
 // engine's schema, with their secrets sealed by a SecretVault.
 import { parseProfile, type Profile } from '../../engine/profile.ts';
 import type { ProfileStore } from '../../engine/ProfileStore.ts';
-import { secretSlots } from '../service/secrets.ts';
+import { secretSlots } from '../../service/secrets.ts';
 import type { AppStore } from './AppStore.ts';
 import type { SecretVault } from './SecretVault.ts';
 

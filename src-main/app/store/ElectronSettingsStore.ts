@@ -1,5 +1,5 @@
 import type { Settings } from '../../ipc/contract.ts';
-import type { SettingsStore } from '../service/SettingsStore.ts';
+import type { SettingsStore } from '../../service/SettingsStore.ts';
 import type { AppStore } from './AppStore.ts';
 
 /** The app's settings in its data file. */

@@ -10,8 +10,8 @@ import {
   randomToken,
   type Profile,
   type ProfileInput,
-} from '../../engine/profile.ts';
-import type { CommandArgs, ExportedFile, ImportResult, ProfilePreset } from '../../ipc/contract.ts';
+} from '../engine/profile.ts';
+import type { CommandArgs, ExportedFile, ImportResult, ProfilePreset } from '../ipc/contract.ts';
 import { secretSlots, withoutSecrets } from './secrets.ts';
 
 /** A profile from the UI, after its schema: what `profiles:create` and `profiles:update` receive. */

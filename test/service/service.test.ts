@@ -2,14 +2,14 @@
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DemoEnvironment } from '../../src-main/app/service/DemoEnvironment.ts';
-import { PortholeService } from '../../src-main/app/service/PortholeService.ts';
-import { MemorySettingsStore } from '../../src-main/app/service/SettingsStore.ts';
+import { DemoEnvironment } from '../../src-main/service/DemoEnvironment.ts';
+import { PortholeService } from '../../src-main/service/PortholeService.ts';
+import { MemorySettingsStore } from '../../src-main/service/SettingsStore.ts';
 import { TunnelManager } from '../../src-main/engine/TunnelManager.ts';
 import type { EventName, EventPayloads, ProfileData, Result, TunnelView } from '../../src-main/ipc/contract.ts';
 import type { RelayServer } from '../../src-main/relay/RelayServer.ts';
 import { echoHandler, startRelay, startServer, visit, type Server } from '../helpers/net.ts';
-import { MemoryProfileStore } from './helpers.ts';
+import { MemoryProfileStore } from '../app/helpers.ts';
 
 let relay: RelayServer;
 let upstream: Server;

@@ -1,11 +1,15 @@
 // The offline demo: Porthole's own relay on 127.0.0.1 (domain `localhost`, so that the public URL is
 // `http://<words>.localhost:<port>/`, which browsers resolve to this machine) and the demo site, the
 // same pair `porthole demo` runs. Started when the demo tunnel first needs it, closed at quit.
-import { generateHost, randomToken, type ProfileInput } from '../../engine/profile.ts';
-import type { RelayServer } from '../../relay/RelayServer.ts';
+import { generateHost, randomToken, type ProfileInput } from '../engine/profile.ts';
+import type { RelayServer } from '../relay/RelayServer.ts';
 import { DEMO_PROFILE_ID } from './profile-io.ts';
 
 export interface DemoEnvironmentOptions {
+  /** The address the relay listens on. @default '127.0.0.1' */
+  bind?: string;
+  /** The relay's port, exactly (0 or none: the preferred one, else a free one). */
+  port?: number;
   /** The relay port used last time, tried first so that the demo URL stays the same. */
   preferredRelayPort?: number | undefined;
   /** Called with the relay's port once it listens, to remember it. */
@@ -18,6 +22,8 @@ export interface DemoAddresses {
   relayUrl: string;
   /** The demo site, e.g. `http://127.0.0.1:40999`. */
   siteUrl: string;
+  /** The port the relay listens on. */
+  relayPort: number;
 }
 
 /** The embedded relay and demo site, started once on demand. */
@@ -43,22 +49,22 @@ export class DemoEnvironment {
       throw err;
     });
     const { relay, site } = await this.#running;
-    return { relayUrl: `${relay.url}/`, siteUrl: site.url };
+    return { relayUrl: `${relay.url}/`, siteUrl: site.url, relayPort: relay.port };
   }
 
   async #start(host: string): Promise<{ relay: RelayServer; site: { url: string; close(): Promise<void> } }> {
     // Loaded when the demo first runs: a plain tunnel (and the app until then) carries neither.
     const [{ RelayServer }, { startDemoSite }] = await Promise.all([
-      import('../../relay/RelayServer.ts'),
-      import('../../cli/demo-site.ts'),
+      import('../relay/RelayServer.ts'),
+      import('./demo-site.ts'),
     ]);
     const make = (port: number): RelayServer =>
-      new RelayServer({ port, bind: '127.0.0.1', domain: 'localhost', defaultHost: host });
-    let relay = make(this.#opts.preferredRelayPort ?? 0);
+      new RelayServer({ port, bind: this.#opts.bind ?? '127.0.0.1', domain: 'localhost', defaultHost: host });
+    let relay = make(this.#opts.port || this.#opts.preferredRelayPort || 0);
     try {
       await relay.listen();
     } catch (err) {
-      if (!this.#opts.preferredRelayPort) throw err;
+      if (this.#opts.port || !this.#opts.preferredRelayPort) throw err;
       // The port of last time is taken: any free port will do, the demo URL changes.
       relay = make(0);
       await relay.listen();

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { MAX_IMPORT, completeDraft, parseImport } from '../../src-main/app/service/profile-io.ts';
+import { MAX_IMPORT, completeDraft, parseImport } from '../../src-main/service/profile-io.ts';
 import { ProfileSchema } from '../../src-main/engine/profile.ts';
 
 const existing = ProfileSchema.parse({

@@ -3,12 +3,12 @@
 // headless inspector can bind the same service to its WebSocket; the Electron shell binds it to IPC
 // and drives the tray and notifications from its events.
 import { EventEmitter } from 'node:events';
-import type { Profile } from '../../engine/profile.ts';
-import type { ProfileStore } from '../../engine/ProfileStore.ts';
-import { toHar } from '../../engine/har.ts';
-import type { RequestRecord } from '../../engine/request-log.ts';
-import { ReplayError, type ReplayEdit, type Tunnel } from '../../engine/Tunnel.ts';
-import type { TunnelManager } from '../../engine/TunnelManager.ts';
+import type { Profile } from '../engine/profile.ts';
+import type { ProfileStore } from '../engine/ProfileStore.ts';
+import { toHar } from '../engine/har.ts';
+import type { RequestRecord } from '../engine/request-log.ts';
+import { ReplayError, type ReplayEdit, type Tunnel } from '../engine/Tunnel.ts';
+import type { TunnelManager } from '../engine/TunnelManager.ts';
 import {
   EVENT_NAMES,
   SettingsSchema,
@@ -25,7 +25,7 @@ import {
   type Result,
   type Settings,
   type TunnelView,
-} from '../../ipc/contract.ts';
+} from '../ipc/contract.ts';
 import { DemoEnvironment, demoHost, demoProfile } from './DemoEnvironment.ts';
 import {
   DEMO_PROFILE_ID,

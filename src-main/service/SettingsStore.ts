@@ -1,5 +1,5 @@
 import Conf from 'conf';
-import { SettingsSchema, type Settings } from '../../ipc/contract.ts';
+import { SettingsSchema, type Settings } from '../ipc/contract.ts';
 
 /** Where the app's settings are kept. The desktop app keeps them in electron-store. */
 export interface SettingsStore {

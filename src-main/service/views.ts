@@ -1,9 +1,9 @@
 // Engine values turned into the contract's plain, JSON-safe views (no Buffers: the same views travel
 // over Electron IPC and over the headless inspector's WebSocket).
-import { summarise, type BodyPreview, type RequestRecord, type RequestSummary } from '../../engine/request-log.ts';
-import type { Profile } from '../../engine/profile.ts';
-import type { TunnelSnapshot } from '../../engine/Tunnel.ts';
-import type { BodyView, RequestDetail, RequestSummaryView, TunnelView } from '../../ipc/contract.ts';
+import { summarise, type BodyPreview, type RequestRecord, type RequestSummary } from '../engine/request-log.ts';
+import type { Profile } from '../engine/profile.ts';
+import type { TunnelSnapshot } from '../engine/Tunnel.ts';
+import type { BodyView, RequestDetail, RequestSummaryView, TunnelView } from '../ipc/contract.ts';
 
 export function tunnelView(snapshot: TunnelSnapshot, profile: Profile): TunnelView {
   return { ...snapshot, counters: { ...snapshot.counters }, autoStart: profile.autoStart };
