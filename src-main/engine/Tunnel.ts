@@ -13,7 +13,14 @@ import { HTML_TYPE, errorPage } from '../protocol/pages.ts';
 import type { Profile } from './profile.ts';
 import { BodyCapture, RequestLog, type RequestRecord } from './request-log.ts';
 import { LatencyWindow } from './latency-window.ts';
-import { FpwTransport, type PhaseState, type Reply } from './transports/fpw.ts';
+import {
+  createTransport,
+  type Reply,
+  type Transport,
+  type TransportFactory,
+  type TransportTuning,
+} from './transports/index.ts';
+import type { PhaseState } from './shapes.ts';
 import { createUpstream } from './upstreams/index.ts';
 import { AccessPolicy, applyHeaderRules, rulesDigest } from './access.ts';
 import { UpstreamError, type Upstream, type UpstreamRequest } from './upstreams/upstream.ts';
@@ -35,6 +42,8 @@ export interface TunnelOptions {
   requestLog?: RequestLog;
   /** Counters to keep, with the log (so that the two still agree after an edit). */
   stats?: TunnelStats;
+  /** Makes the way to the relay. @default {@link createTransport} (by the profile's relay kind) */
+  transport?: TransportFactory;
   /** Overrides, for tests. */
   backoff?: Backoff;
   heldAfterMs?: number;
@@ -86,7 +95,7 @@ export class Tunnel extends EventEmitter<TunnelEvents> {
   readonly profile: Profile;
   readonly log: RequestLog;
   readonly upstream: Upstream;
-  readonly #transport: FpwTransport;
+  readonly #transport: Transport;
   readonly #access: AccessPolicy;
   readonly #previewBytes: number;
   readonly #replayCap: number;
@@ -106,16 +115,16 @@ export class Tunnel extends EventEmitter<TunnelEvents> {
     this.#replayCap = opts.replayCapBytes ?? 1024 * 1024;
     this.upstream = opts.upstream ?? createUpstream(profile);
     this.#access = new AccessPolicy(profile.access, `Porthole: ${profile.name}`);
-    this.#transport = new FpwTransport({
-      relayUrl: profile.relay.url,
-      host: profile.relay.host,
-      token: profile.relay.token,
-      rulesDigest: rulesDigest(profile.access, profile.headers, profile.relay.token),
-      workers: profile.workers,
+    const tuning: TransportTuning = {
       ...(opts.dispatcher ? { dispatcher: opts.dispatcher } : {}),
       ...(opts.backoff ? { backoff: opts.backoff } : {}),
       ...(opts.heldAfterMs !== undefined ? { heldAfterMs: opts.heldAfterMs } : {}),
       ...(opts.resendCapBytes !== undefined ? { resendCapBytes: opts.resendCapBytes } : {}),
+    };
+    this.#transport = (opts.transport ?? createTransport)({
+      profile,
+      rulesDigest: rulesDigest(profile.access, profile.headers, profile.relay.token),
+      tuning,
       onPhase: () => this.emit('status', this.snapshot()),
       handler: {
         request: (req, body, length) => this.#handle(req, body, length),

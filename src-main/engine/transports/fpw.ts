@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Readable } from 'node:stream';
 import { Agent, EnvHttpProxyAgent, type Dispatcher } from 'undici';
 import { bodyText, dispatchRequest, drain, type DispatchResponse } from '../dispatch.ts';
 import { Backoff } from '../backoff.ts';
@@ -11,42 +10,11 @@ import {
   encodeHeaderJson,
   firstValue,
   parsePollAnswer,
-  type HeaderMap,
-  type VisitorRequest,
 } from '../../protocol/fpw-codec.ts';
+import type { Reply, RequestHandler, Transport } from './transport.ts';
 
 export type { PhaseState, TunnelPhase } from '../shapes.ts';
 import type { PhaseState } from '../shapes.ts';
-
-/** What the worker sends back for one visitor request. */
-export interface Reply {
-  status: number;
-  /** Response headers, hop-by-hop and framing headers already removed (content-length only for HEAD/304). */
-  headers: HeaderMap;
-  /** The body: whole (a Buffer, or its chunks in order) or streamed. */
-  body: Buffer | Buffer[] | AsyncIterable<Buffer>;
-  /** The body's length, when known. */
-  bodyLength: number | null;
-  /** Called once: when the body has been handed to the relay connection, or with the error that stopped it. */
-  done?: (err?: Error) => void;
-  /**
-   * Called when the POST that carried the reply failed after `done()` reported success: the bytes
-   * had left for the socket but may not have reached the relay.
-   */
-  lostAfter?: (err: Error) => void;
-}
-
-/** What the transport calls for each visitor request. */
-export interface RequestHandler {
-  /** Answers one visitor request; `body` is null when the request has none. */
-  request(req: VisitorRequest, body: Readable | null, bodyLength: number | null): Promise<Reply>;
-  /** Answers a poll whose visitor request could not be understood. */
-  malformed(id: string, error: string): Reply;
-  /** Answers a visitor request that arrived after the tunnel began to stop (a 503, at once). */
-  stopping(req: VisitorRequest): Reply;
-  /** Cuts short the upstream requests still running (the stop's grace period is over). */
-  cancel?(): void;
-}
 
 export interface FpwTransportOptions {
   /** Where polls go; `{host}` is replaced by the host (the public FPW relay: `https://{host}/`). */
@@ -133,7 +101,12 @@ interface Slot {
   carriesReply: boolean;
   /** True while a poll is outstanding. */
   polling: boolean;
+  /** Idle answers in a row that came at once (the relay does not hold polls). */
+  fastIdle: number;
 }
+
+/** What a slot's step returns when the slot is done. */
+const DONE = Symbol('done');
 
 class Stopped extends Error {}
 
@@ -141,7 +114,7 @@ class Stopped extends Error {}
  * The worker side of the FPW long-poll protocol: N concurrent polls, each carrying one visitor
  * request at a time; the reply is the next poll.
  */
-export class FpwTransport {
+export class FpwTransport implements Transport {
   readonly host: string;
   readonly #opts: FpwTransportOptions;
   readonly #url: URL;
@@ -347,147 +320,172 @@ export class FpwTransport {
     return h;
   }
 
+  /**
+   * One slot: polls, and answers what each poll brings, until the transport stops. Each outcome of a
+   * POST (a poll answer, a relay status, a network error) has a method of its own, which says what
+   * the slot sends next, or that it is done.
+   */
   async #loop(): Promise<void> {
-    const slot: Slot = { controller: new AbortController(), carriesReply: false, polling: false };
+    const slot: Slot = { controller: new AbortController(), carriesReply: false, polling: false, fastIdle: 0 };
     this.#slots.add(slot);
     let reply: PreparedReply | null = null;
-    let fastIdle = 0;
     try {
       while (!this.#stopping || reply) {
         // Re-sends wait out the back-off too: a relay that is down must never see a tight loop.
         await this.#gate();
         if (this.#stopping && !reply) break;
-        slot.carriesReply = reply !== null;
-        slot.polling = true;
-        const sent = reply;
-        let held: NodeJS.Timeout | undefined;
         const sentAt = this.#now();
-        // Counted from when the request is on the wire: a connection that never completes is not
-        // a poll the relay holds.
-        const onSent = (): void => {
-          // Once online, every answer says so again: no timer a request (the benchmark's hot path).
-          if (this.#state.phase !== 'online') held = setTimeout(() => this.#online(), this.#opts.heldAfterMs ?? 1500);
-          if (sent && isWhole(sent.body)) this.#sent(sent, slot);
-        };
-        let res: DispatchResponse;
-        try {
-          res = await dispatchRequest(this.#dispatcher, {
-            method: 'POST',
-            origin: this.#url.origin,
-            path: this.#url.pathname + this.#url.search,
-            headers: this.#headers(sent, this.#stopping),
-            body: sent ? (this.#bodyOf(sent, slot) as RequestBody) : null,
-            signal: slot.controller.signal,
-            onSent,
-          });
-        } catch (err) {
-          clearTimeout(held);
-          slot.polling = false;
-          if (sent && !isWhole(sent.body)) {
-            // A streamed reply cannot be re-sent; the relay aborts that visitor's connection.
-            sent.done?.(err as Error);
-            reply = null;
-          }
-          if (err instanceof Stopped || (slot.controller.signal.aborted && this.#stopping)) {
-            reply?.done?.(new Error('stopped before the reply was delivered'));
-            reply = null;
-            break;
-          }
-          if (sent?.bodyFailed) {
-            // The upstream's answer broke off while it streamed to the relay; the relay cuts that
-            // visitor's connection. Nothing is wrong with the relay: poll on.
-            continue;
-          }
-          if (this.#stopping) {
-            // No relay to take the reply while stopping: give it up rather than retry.
-            reply?.done?.(err as Error);
-            reply = null;
-            break;
-          }
-          this.#failure(describeNetworkError(err, this.#url));
-          continue;
-        }
-        clearTimeout(held);
-        slot.polling = false;
-        const status = res.statusCode;
-        if (status === 200 || status === 204) {
-          reply = null;
-          const answer = parsePollAnswer((name) => firstValue(res.headers[name]));
-          if (answer.kind === 'idle') {
-            await drain(res.body);
-            if (this.#stopping) break;
-            this.#online(answer.publicUrl);
-            // A relay holds polls; one that answers idle at once, again and again (a wrong URL, a
-            // captive portal, a proxy in the way) must not be polled in a tight loop.
-            if (!sent && this.#now() - sentAt < FAST_IDLE_MS) {
-              fastIdle += 1;
-              if (fastIdle > 2) await this.#pause(Math.min(5000, 25 * 2 ** Math.min(fastIdle, 8)));
-            } else fastIdle = 0;
-            continue;
-          }
-          fastIdle = 0;
-          this.#online();
-          if (answer.kind === 'malformed') {
-            await drain(res.body);
-            reply = await this.#prepare(answer.id, this.#opts.handler.malformed(answer.id, answer.error));
-            continue;
-          }
-          const lengthHeader = firstValue(res.headers['content-length']);
-          const length = lengthHeader !== undefined && /^\d+$/.test(lengthHeader) ? Number(lengthHeader) : null;
-          // Poll answers are never collected (collectUpTo 0), so a body here is a stream or none.
-          const body = length === 0 || res.body === null || Buffer.isBuffer(res.body) ? null : res.body;
-          if (body === null) await drain(res.body);
-          let r: Reply;
-          if (this.#stopping) {
-            // It came after the stop began: a 503 at once, not a new upstream request. The body is
-            // read off, so that the connection (and the reply on it) stays usable.
-            if (body) await drain(body).catch(() => undefined);
-            r = this.#opts.handler.stopping(answer.request);
-          } else {
-            try {
-              r = await this.#opts.handler.request(answer.request, body, length);
-            } catch (err) {
-              r = this.#opts.handler.malformed(answer.request.id, (err as Error).message);
-            }
-          }
-          if (body) {
-            // An upstream may answer while it still reads the request (an echo streams one into the
-            // other): what it left unread is dropped only once its answer is done.
-            const finished = r.done;
-            r = {
-              ...r,
-              done: (err) => {
-                if (!body.readableEnded) body.destroy();
-                finished?.(err);
-              },
-            };
-          }
-          reply = await this.#prepare(answer.request.id, r);
-          continue;
-        }
-        const text = await bodyText(res.body);
-        if (REFUSED.has(status)) {
-          this.#refused(status, relayMessage(status, text));
-          if (sent) sent.done?.(new Error(`relay refused the reply (HTTP ${status})`));
-          reply = null;
-          break;
-        }
-        // 5xx (Cloudflare's 502/520-524), 429 and anything unexpected: try again later, same reply.
-        if (this.#stopping) {
-          reply?.done?.(new Error(`relay answered HTTP ${status} while stopping`));
-          reply = null;
-          break;
-        }
-        if (sent && !isWhole(sent.body)) {
-          sent.done?.(new Error(`relay answered HTTP ${status}`));
-          reply = null;
-        }
-        this.#failure(`relay answered HTTP ${status}${text ? `: ${text.slice(0, 200)}` : ''}`);
+        const outcome = await this.#post(slot, reply);
+        const next: PreparedReply | null | typeof DONE =
+          'error' in outcome
+            ? this.#afterNetworkError(slot, reply, outcome.error)
+            : outcome.res.statusCode === 200 || outcome.res.statusCode === 204
+              ? await this.#afterAnswer(slot, reply, outcome.res, sentAt)
+              : await this.#afterRelayStatus(reply, outcome.res);
+        if (next === DONE) break;
+        reply = next;
       }
     } finally {
       slot.polling = false;
       this.#slots.delete(slot);
     }
+  }
+
+  /** Sends one POST (a poll, carrying `reply` when there is one) and waits for the relay's answer. */
+  async #post(slot: Slot, reply: PreparedReply | null): Promise<{ res: DispatchResponse } | { error: unknown }> {
+    slot.carriesReply = reply !== null;
+    slot.polling = true;
+    let held: NodeJS.Timeout | undefined;
+    // Counted from when the request is on the wire: a connection that never completes is not a poll
+    // the relay holds.
+    const onSent = (): void => {
+      // Once online, every answer says so again: no timer a request (the benchmark's hot path).
+      if (this.#state.phase !== 'online') held = setTimeout(() => this.#online(), this.#opts.heldAfterMs ?? 1500);
+      if (reply && isWhole(reply.body)) this.#sent(reply, slot);
+    };
+    try {
+      const res = await dispatchRequest(this.#dispatcher, {
+        method: 'POST',
+        origin: this.#url.origin,
+        path: this.#url.pathname + this.#url.search,
+        headers: this.#headers(reply, this.#stopping),
+        body: reply ? (this.#bodyOf(reply, slot) as RequestBody) : null,
+        signal: slot.controller.signal,
+        onSent,
+      });
+      return { res };
+    } catch (error) {
+      return { error };
+    } finally {
+      clearTimeout(held);
+      slot.polling = false;
+    }
+  }
+
+  /** The POST failed on the way: the relay is down, the stop cut it, or the upstream's body broke. */
+  #afterNetworkError(slot: Slot, sent: PreparedReply | null, err: unknown): PreparedReply | null | typeof DONE {
+    let reply = sent;
+    if (sent && !isWhole(sent.body)) {
+      // A streamed reply cannot be re-sent; the relay aborts that visitor's connection.
+      sent.done?.(err as Error);
+      reply = null;
+    }
+    if (err instanceof Stopped || (slot.controller.signal.aborted && this.#stopping)) {
+      reply?.done?.(new Error('stopped before the reply was delivered'));
+      return DONE;
+    }
+    // The upstream's answer broke off while it streamed to the relay; the relay cuts that visitor's
+    // connection. Nothing is wrong with the relay: poll on.
+    if (sent?.bodyFailed) return null;
+    if (this.#stopping) {
+      // No relay to take the reply while stopping: give it up rather than retry.
+      reply?.done?.(err as Error);
+      return DONE;
+    }
+    this.#failure(describeNetworkError(err, this.#url));
+    return reply;
+  }
+
+  /** 200 or 204: idle (poll again), or a visitor request to answer (the next POST carries the reply). */
+  async #afterAnswer(
+    slot: Slot,
+    sent: PreparedReply | null,
+    res: DispatchResponse,
+    sentAt: number,
+  ): Promise<PreparedReply | null | typeof DONE> {
+    const answer = parsePollAnswer((name) => firstValue(res.headers[name]));
+    if (answer.kind === 'idle') {
+      await drain(res.body);
+      if (this.#stopping) return DONE;
+      this.#online(answer.publicUrl);
+      // A relay holds polls; one that answers idle at once, again and again (a wrong URL, a captive
+      // portal, a proxy in the way) must not be polled in a tight loop.
+      if (!sent && this.#now() - sentAt < FAST_IDLE_MS) {
+        slot.fastIdle += 1;
+        if (slot.fastIdle > 2) await this.#pause(Math.min(5000, 25 * 2 ** Math.min(slot.fastIdle, 8)));
+      } else slot.fastIdle = 0;
+      return null;
+    }
+    slot.fastIdle = 0;
+    this.#online();
+    if (answer.kind === 'malformed') {
+      await drain(res.body);
+      return this.#prepare(answer.id, this.#opts.handler.malformed(answer.id, answer.error));
+    }
+    const lengthHeader = firstValue(res.headers['content-length']);
+    const length = lengthHeader !== undefined && /^\d+$/.test(lengthHeader) ? Number(lengthHeader) : null;
+    // Poll answers are never collected (collectUpTo 0), so a body here is a stream or none.
+    const body = length === 0 || res.body === null || Buffer.isBuffer(res.body) ? null : res.body;
+    if (body === null) await drain(res.body);
+    let r: Reply;
+    if (this.#stopping) {
+      // It came after the stop began: a 503 at once, not a new upstream request. The body is read
+      // off, so that the connection (and the reply on it) stays usable.
+      if (body) await drain(body).catch(() => undefined);
+      r = this.#opts.handler.stopping(answer.request);
+    } else {
+      try {
+        r = await this.#opts.handler.request(answer.request, body, length);
+      } catch (err) {
+        r = this.#opts.handler.malformed(answer.request.id, (err as Error).message);
+      }
+    }
+    if (body) {
+      // An upstream may answer while it still reads the request (an echo streams one into the
+      // other): what it left unread is dropped only once its answer is done.
+      const finished = r.done;
+      r = {
+        ...r,
+        done: (err) => {
+          if (!body.readableEnded) body.destroy();
+          finished?.(err);
+        },
+      };
+    }
+    return this.#prepare(answer.request.id, r);
+  }
+
+  /** Any other status: a refusal of the claim (final), or a relay that cannot serve now (back off). */
+  async #afterRelayStatus(sent: PreparedReply | null, res: DispatchResponse): Promise<PreparedReply | null | typeof DONE> {
+    const status = res.statusCode;
+    const text = await bodyText(res.body);
+    if (REFUSED.has(status)) {
+      this.#refused(status, relayMessage(status, text));
+      sent?.done?.(new Error(`relay refused the reply (HTTP ${status})`));
+      return DONE;
+    }
+    // 5xx (Cloudflare's 502/520-524), 429 and anything unexpected: try again later, same reply.
+    if (this.#stopping) {
+      sent?.done?.(new Error(`relay answered HTTP ${status} while stopping`));
+      return DONE;
+    }
+    let reply = sent;
+    if (sent && !isWhole(sent.body)) {
+      sent.done?.(new Error(`relay answered HTTP ${status}`));
+      reply = null;
+    }
+    this.#failure(`relay answered HTTP ${status}${text ? `: ${text.slice(0, 200)}` : ''}`);
+    return reply;
   }
 
   /** Fixes the reply's id and header JSON, and buffers its body when it fits under the re-send cap. */

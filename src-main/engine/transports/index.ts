@@ -1,0 +1,48 @@
+import type { Dispatcher } from 'undici';
+import type { Backoff } from '../backoff.ts';
+import type { Profile } from '../profile.ts';
+import type { PhaseState } from '../shapes.ts';
+import { FpwTransport } from './fpw.ts';
+import type { RequestHandler, Transport } from './transport.ts';
+
+export type { Reply, RequestHandler, Transport } from './transport.ts';
+
+/** Settings of a transport that tests and the tunnel manager may choose. */
+export interface TransportTuning {
+  /** Shared relay dispatcher (one per relay origin). */
+  dispatcher?: Dispatcher;
+  backoff?: Backoff;
+  /** A poll held this long without an error means the relay accepted the claim. */
+  heldAfterMs?: number;
+  /** Replies up to this size are kept for a re-send. */
+  resendCapBytes?: number;
+}
+
+/** What a tunnel gives the transport it asks for. */
+export interface TransportSetup {
+  profile: Profile;
+  handler: RequestHandler;
+  onPhase: (state: PhaseState) => void;
+  /** A digest of the tunnel's access and header rules, for the relay to compare workers of one host. */
+  rulesDigest: string;
+  tuning?: TransportTuning;
+}
+
+/** Makes the transport of a tunnel. */
+export type TransportFactory = (setup: TransportSetup) => Transport;
+
+/** The transport a profile's relay speaks: the FPW long-poll (`relay.kind: 'fpw'`). */
+export const createTransport: TransportFactory = ({ profile, handler, onPhase, rulesDigest, tuning = {} }) =>
+  new FpwTransport({
+    relayUrl: profile.relay.url,
+    host: profile.relay.host,
+    token: profile.relay.token,
+    rulesDigest,
+    workers: profile.workers,
+    handler,
+    onPhase,
+    ...(tuning.dispatcher ? { dispatcher: tuning.dispatcher } : {}),
+    ...(tuning.backoff ? { backoff: tuning.backoff } : {}),
+    ...(tuning.heldAfterMs !== undefined ? { heldAfterMs: tuning.heldAfterMs } : {}),
+    ...(tuning.resendCapBytes !== undefined ? { resendCapBytes: tuning.resendCapBytes } : {}),
+  });

@@ -1,0 +1,51 @@
+import type { Readable } from 'node:stream';
+import type { HeaderMap, VisitorRequest } from '../../protocol/fpw-codec.ts';
+import type { PhaseState } from '../shapes.ts';
+
+/**
+ * A way to the relay. A tunnel is given one and never knows which: the FPW long-poll is the first.
+ * A transport takes visitor requests from its relay, hands each to the {@link RequestHandler} with
+ * its body as a stream, and streams the {@link Reply} back; a transport that carries upgraded
+ * connections or raw byte streams hands them to the handler the same way, as duplex streams.
+ */
+export interface Transport {
+  /** The phase the tunnel is in, as this transport sees it. */
+  readonly state: PhaseState;
+  /** The URL visitors use: what the relay announced, else derived from the relay URL. */
+  readonly publicUrl: string;
+  /** Starts; resolves at once: follow the phase through `onPhase`. */
+  start(): void;
+  /** Stops taking requests; those in flight get `graceMs`, then everything is closed. */
+  stop(graceMs?: number): Promise<void>;
+}
+
+/** What the worker sends back for one visitor request. */
+export interface Reply {
+  status: number;
+  /** Response headers, hop-by-hop and framing headers already removed (content-length only for HEAD/304). */
+  headers: HeaderMap;
+  /** The body: whole (a Buffer, or its chunks in order) or streamed. */
+  body: Buffer | Buffer[] | AsyncIterable<Buffer>;
+  /** The body's length, when known. */
+  bodyLength: number | null;
+  /** Called once: when the body has been handed to the relay connection, or with the error that stopped it. */
+  done?: (err?: Error) => void;
+  /**
+   * Called when the POST that carried the reply failed after `done()` reported success: the bytes
+   * had left for the socket but may not have reached the relay.
+   */
+  lostAfter?: (err: Error) => void;
+}
+
+/** What the transport calls for each visitor request. */
+export interface RequestHandler {
+  /** Answers one visitor request; `body` is null when the request has none. */
+  request(req: VisitorRequest, body: Readable | null, bodyLength: number | null): Promise<Reply>;
+  /** Answers a poll whose visitor request could not be understood. */
+  malformed(id: string, error: string): Reply;
+  /** Answers a visitor request that arrived after the tunnel began to stop (a 503, at once). */
+  stopping(req: VisitorRequest): Reply;
+  /** Cuts short the upstream requests still running (the stop's grace period is over). */
+  cancel?(): void;
+}
+
