@@ -2,14 +2,12 @@
 // the sender must be the top-level frame of one of our windows, showing our own page, and the payload
 // must pass its schema. Events go out through one broadcast() on one push channel.
 import type { BrowserWindow, IpcMain, IpcMainInvokeEvent, WebContents } from 'electron';
-import { z } from 'zod';
+import { checkedCaller } from '../ipc/call.ts';
 import {
   COMMAND_CHANNELS,
   PUSH_CHANNEL,
   SHELL_CHANNELS,
-  commandSchemas,
   fail,
-  shellSchemas,
   type CommandHandlers,
   type EventName,
   type EventPayloads,
@@ -35,11 +33,9 @@ export function trustedSender(opts: { isOurs(contents: WebContents): boolean; so
   };
 }
 
-type AnyHandler = (payload: unknown) => Promise<Result<unknown>>;
-
 /**
  * Registers a handler for every command and bridge capability; returns the function that removes
- * them. Nothing reaches a handler without passing the sender check and its payload schema.
+ * them. Nothing reaches a handler without passing the sender check and the contract's check.
  */
 export function bindIpc(
   ipcMain: Pick<IpcMain, 'handle' | 'removeHandler'>,
@@ -47,25 +43,16 @@ export function bindIpc(
   isTrusted: SenderCheck,
   log: (line: string) => void = () => undefined,
 ): () => void {
-  const schemas: Record<string, z.ZodType> = { ...commandSchemas, ...shellSchemas };
+  const call = checkedCaller(handlers, log);
   const channels = [...COMMAND_CHANNELS, ...SHELL_CHANNELS];
   for (const channel of channels) {
-    const schema = schemas[channel]!;
-    const handler = handlers[channel] as AnyHandler;
     ipcMain.handle(channel, async (event, ...args: unknown[]): Promise<Result<unknown>> => {
       if (!isTrusted(event)) {
         log(`refused ${channel} from ${event.senderFrame?.url ?? 'a frame that is gone'}`);
         return fail('forbidden', "the call did not come from Porthole's own page");
       }
       if (args.length > 1) return fail('invalid-payload', `${channel} takes one payload`);
-      const parsed = schema.safeParse(args[0]);
-      if (!parsed.success) return fail('invalid-payload', `${channel}: ${z.prettifyError(parsed.error)}`);
-      try {
-        return await handler(parsed.data);
-      } catch (err) {
-        log(`${channel} threw: ${(err as Error).stack ?? String(err)}`);
-        return fail('internal', (err as Error).message ?? String(err));
-      }
+      return call(channel, args[0]);
     });
   }
   return () => {

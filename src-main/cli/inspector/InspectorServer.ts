@@ -8,15 +8,8 @@ import type { Duplex } from 'node:stream';
 import send from 'send';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { HTML_TYPE, errorPage } from '../../protocol/pages.ts';
-import {
-  COMMAND_CHANNELS,
-  commandSchemas,
-  fail,
-  type CommandChannel,
-  type CommandHandlers,
-  type PushMessage,
-  type Result,
-} from '../../ipc/contract.ts';
+import { checkedCaller, type CheckedCall } from '../../ipc/call.ts';
+import type { CommandHandlers, PushMessage } from '../../ipc/contract.ts';
 
 export interface InspectorOptions {
   /** Address to listen on. @default '127.0.0.1' */
@@ -42,8 +35,6 @@ interface CallMessage {
   payload?: unknown;
 }
 
-const isCommand = (c: string): c is CommandChannel => (COMMAND_CHANNELS as readonly string[]).includes(c);
-
 /**
  * The headless inspector: serves the built renderer and a WebSocket bridge that implements the same
  * contract as the Electron IPC, on loopback by default. It answers only requests addressed to its own
@@ -58,9 +49,12 @@ export class InspectorServer {
   #port = 0;
   #allowedHosts = new Set<string>();
   #sockets = new Set<WebSocket>();
+  /** The contract's check-and-call, the same as the app's IPC binding uses. */
+  readonly #call: CheckedCall;
 
   constructor(opts: InspectorOptions) {
     this.#opts = opts;
+    this.#call = checkedCaller(opts.handlers);
     this.token = opts.token ?? randomBytes(32).toString('hex');
     this.#server = http.createServer((req, res) => this.#onRequest(req, res));
     this.#server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) =>
@@ -196,28 +190,12 @@ export class InspectorServer {
       }
       if (typeof msg !== 'object' || msg === null || typeof msg.id !== 'number' || typeof msg.command !== 'string')
         return;
-      void this.#call(msg).then((result) => {
+      void this.#call(msg.command, msg.payload).then((result) => {
         if (ws.readyState === ws.OPEN) ws.send(JSON.stringify({ id: msg.id, result }));
       });
     });
   }
 
-  /** Runs one command after its payload passed the contract's schema, as the IPC binding does. */
-  async #call(msg: CallMessage): Promise<Result<unknown>> {
-    if (!isCommand(msg.command)) return fail('not-found', `no command "${msg.command}"`);
-    const schema = commandSchemas[msg.command];
-    const parsed = schema.safeParse(msg.payload);
-    if (!parsed.success) {
-      const issue = parsed.error.issues[0];
-      return fail('invalid-payload', `${issue?.path.join('.') || 'payload'}: ${issue?.message ?? 'invalid'}`);
-    }
-    const handler = this.#opts.handlers[msg.command] as (payload: unknown) => Promise<Result<unknown>>;
-    try {
-      return await handler(parsed.data);
-    } catch (err) {
-      return fail('internal', (err as Error).message);
-    }
-  }
 }
 
 /** The path of the built page's icon (`/assets/favicon-HASH.svg`), or null where there is none. */
