@@ -1,16 +1,13 @@
 import { EventEmitter } from 'node:events';
 import type { Dispatcher } from 'undici';
 import { parseProfile, type Profile } from './profile.ts';
-import type { ProfileStore } from './ProfileStore.ts';
 import { summarise, type RequestRecord, type RequestSummary } from './request-log.ts';
 import { Tunnel, type TunnelOptions, type TunnelSnapshot } from './Tunnel.ts';
 import { pollUrl, relayDispatcher } from './transports/fpw.ts';
 
-/** The one-word state a tray icon shows. */
-export type AggregateStatus = 'idle' | 'connecting' | 'online' | 'error';
+import type { AggregateStatus } from './shapes.ts';
 
 export interface TunnelManagerOptions {
-  store?: ProfileStore;
   /** Shortest time between two batches of request summaries. @default 100 (10 batches a second) */
   batchIntervalMs?: number;
   /** Options every tunnel gets (log bounds, caps). */
@@ -26,7 +23,6 @@ interface ManagerEvents {
 
 /** The only door between the engine and any UI: tunnels from profiles, their status and their logs. */
 export class TunnelManager extends EventEmitter<ManagerEvents> {
-  readonly #store: ProfileStore | undefined;
   readonly #tunnels = new Map<string, Tunnel>();
   readonly #dispatchers = new Map<string, Dispatcher>();
   readonly #interval: number;
@@ -37,18 +33,8 @@ export class TunnelManager extends EventEmitter<ManagerEvents> {
 
   constructor(opts: TunnelManagerOptions = {}) {
     super();
-    this.#store = opts.store;
     this.#interval = opts.batchIntervalMs ?? 100;
     this.#tunnelOpts = opts.tunnel ?? {};
-  }
-
-  /** Creates tunnels for every stored profile (stopped), and starts those flagged auto-start. */
-  async load(): Promise<void> {
-    if (!this.#store) return;
-    for (const p of await this.#store.list()) {
-      this.add(p);
-      if (p.autoStart) this.start(p.id);
-    }
   }
 
   /** Adds (or replaces, when stopped) the tunnel of a profile. */

@@ -73,3 +73,6 @@ export interface RequestSummary {
   /** For a replay, the id of the record it replayed. */
   replayOf: string | null;
 }
+
+/** The one-word state of all tunnels together, as the tray icon shows it. */
+export type AggregateStatus = 'idle' | 'connecting' | 'online' | 'error';

@@ -70,8 +70,7 @@ export type TunnelPhaseState = PhaseState;
 /** One of `stopped | starting | online | reconnecting | failed`. */
 export type { TunnelPhase };
 
-/** The one-word state of all tunnels together, as the tray icon shows it. */
-export type AggregateStatus = 'idle' | 'connecting' | 'online' | 'error';
+export type { AggregateStatus } from '../engine/shapes.ts';
 
 /** Live numbers of a tunnel (the engine's own type). */
 export type { TunnelCounters };

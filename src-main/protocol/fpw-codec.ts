@@ -121,13 +121,6 @@ export function appendHeader(map: HeaderMap, name: string, value: string): void 
   else map[name] = [existing, value];
 }
 
-/** Builds a header map (lower-case names, repeats as arrays) from Node-style raw header pairs. */
-export function headerMapFromRaw(raw: readonly string[]): HeaderMap {
-  const out: HeaderMap = Object.create(null) as HeaderMap;
-  for (let i = 0; i + 1 < raw.length; i += 2) appendHeader(out, raw[i]!.toLowerCase(), raw[i + 1]!);
-  return out;
-}
-
 /** Flattens a header map into name/value pairs, arrays expanded in order. */
 export function headerListFromMap(map: HeaderMap): HeaderList {
   const out: HeaderList = [];

@@ -73,15 +73,3 @@ export async function safeStorageVault(
     },
   };
 }
-
-/** Secrets in clear: for the headless side and tests. */
-export const clearVault: SecretVault = {
-  info: { encrypted: false, backend: 'none' },
-  async seal(plain) {
-    return plain;
-  },
-  async open(stored) {
-    if (typeof stored !== 'string') throw new Error('this secret is sealed and no keyring is available');
-    return { value: stored, reseal: false };
-  },
-};

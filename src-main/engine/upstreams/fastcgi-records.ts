@@ -29,8 +29,6 @@ export const FcgiType = {
 } as const;
 
 /** A record type code. */
-export type FcgiTypeCode = (typeof FcgiType)[keyof typeof FcgiType];
-
 /** The role that answers HTTP requests, the only one PHP-FPM plays. */
 export const FCGI_RESPONDER = 1;
 
@@ -106,11 +104,6 @@ export function encodeBeginRequest(requestId: number, keepConn = true): Buffer {
   body.writeUInt16BE(FCGI_RESPONDER, 0);
   body[2] = keepConn ? FCGI_KEEP_CONN : 0;
   return encodeRecord(FcgiType.BeginRequest, requestId, body);
-}
-
-/** ABORT_REQUEST for a request in progress. */
-export function encodeAbortRequest(requestId: number): Buffer {
-  return encodeRecord(FcgiType.AbortRequest, requestId);
 }
 
 function encodeLength(n: number): Buffer {
