@@ -1,13 +1,12 @@
 import { realpath, stat } from 'node:fs/promises';
-import type { ReadStream, Stats } from 'node:fs';
+import type { Stats } from 'node:fs';
 import path from 'node:path';
-import { PassThrough, type Readable, type TransformCallback } from 'node:stream';
-import send from 'send';
+import type { Readable } from 'node:stream';
 import { appendHeader, firstValue, stripHopByHop, type HeaderMap } from '../../protocol/fpw-codec.ts';
-import { HTML_TYPE, errorPage } from '../../protocol/pages.ts';
 import { FastCgiClient, FastCgiError, formatFastCgiAddress, parseFastCgiAddress } from './fastcgi-client.ts';
 import type { ParamValue } from './fastcgi-records.ts';
 import { linkOutMessage, rootProblem, rootProblemNow } from './root.ts';
+import { htmlPage, serveFile } from './static-file.ts';
 import { UpstreamError, type Upstream, type UpstreamRequest, type UpstreamResponse } from './upstream.ts';
 
 export interface FastCgiUpstreamOptions {
@@ -108,17 +107,17 @@ export class FastCgiUpstream implements Upstream {
     const route = await this.#route(req.path);
     if (route.kind === 'page') {
       await drain(req.body);
-      const answer = page(route.status, route.title, route.message, route.headers);
+      const answer = htmlPage(route.status, route.title, route.message, route.headers);
       return route.detail ? { ...answer, diagnostics: route.detail } : answer;
     }
     if (route.kind === 'static') {
       await drain(req.body);
       if (req.method !== 'GET' && req.method !== 'HEAD') {
-        return page(405, 'Method Not Allowed', `${req.method} is not allowed on a static file.`, {
+        return htmlPage(405, 'Method Not Allowed', `${req.method} is not allowed on a static file.`, {
           allow: 'GET, HEAD',
         });
       }
-      return serveStatic(req, route.realFile);
+      return serveFile(req, route.realFile, { cacheControl: false });
     }
     return this.#runScript(req, route, signal);
   }
@@ -502,138 +501,4 @@ async function collect(body: Readable | AsyncIterable<Buffer> | Buffer): Promise
   const chunks: Buffer[] = [];
   for await (const c of body as AsyncIterable<Buffer>) chunks.push(c);
   return Buffer.concat(chunks);
-}
-
-function page(status: number, title: string, message: string, extra: HeaderMap = {}): UpstreamResponse {
-  const html = errorPage(status, title, message);
-  return {
-    status,
-    headers: { 'content-type': HTML_TYPE, ...extra },
-    body: html,
-    bodyLength: html.length,
-  };
-}
-
-/**
- * A stand-in for `http.ServerResponse` that `send` can write to: it records the status and
- * headers, and passes the body through as a stream with back-pressure.
- */
-class CapturedResponse extends PassThrough {
-  statusCode = 200;
-  headersSent = false;
-  // on-finished (used by send) looks for a socket; null tells it there is none to watch.
-  readonly socket = null;
-  readonly #headers = new Map<string, { name: string; value: string | string[] }>();
-  readonly #onHead: () => void;
-
-  constructor(onHead: () => void) {
-    super({ highWaterMark: 64 * 1024 });
-    this.#onHead = onHead;
-  }
-
-  setHeader(name: string, value: number | string | readonly string[]): this {
-    const v = typeof value === 'number' ? String(value) : Array.isArray(value) ? [...value] : (value as string);
-    this.#headers.set(name.toLowerCase(), { name, value: v });
-    return this;
-  }
-
-  getHeader(name: string): string | string[] | undefined {
-    return this.#headers.get(name.toLowerCase())?.value;
-  }
-
-  removeHeader(name: string): void {
-    this.#headers.delete(name.toLowerCase());
-  }
-
-  getHeaderNames(): string[] {
-    return [...this.#headers.keys()];
-  }
-
-  headerMap(): HeaderMap {
-    const out: HeaderMap = Object.create(null) as HeaderMap;
-    for (const [name, { value }] of this.#headers) out[name] = value;
-    return out;
-  }
-
-  #sent(): void {
-    if (this.headersSent) return;
-    this.headersSent = true;
-    this.#onHead();
-  }
-
-  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
-    this.#sent();
-    cb(null, chunk);
-  }
-
-  override _flush(cb: TransformCallback): void {
-    this.#sent();
-    cb();
-  }
-}
-
-/**
- * Serves one file with `send` (content type, ETag, Last-Modified, ranges, conditional requests).
- * `realFile` is the checked real path (inside the root, or where a followed link leads): send gets its
- * folder as the root and its name as the path, so it opens that file and no other.
- */
-function serveStatic(req: UpstreamRequest, realFile: string): Promise<UpstreamResponse> {
-  return new Promise((resolve, reject) => {
-    let file: ReadStream | null = null;
-    const out = new CapturedResponse(() => {
-      const headers = out.headerMap();
-      const length = firstValue(headers['content-length']);
-      resolve({
-        status: out.statusCode,
-        headers,
-        body: out,
-        bodyLength: length !== undefined && /^\d+$/.test(length) ? Number(length) : null,
-      });
-    });
-    // A reader that stops early leaves the file open otherwise: send only closes it when the response finishes.
-    out.on('close', () => file?.destroy());
-    const requestHeaders: Record<string, string> = {};
-    for (const [name, value] of Object.entries(req.headers)) {
-      requestHeaders[name] = Array.isArray(value) ? value.join(', ') : value;
-    }
-    // send reads only the method and headers of the request it is given.
-    const visitor = { method: req.method, headers: requestHeaders } as unknown as Readable;
-    const stream = send(visitor, '/' + encodeURIComponent(path.basename(realFile)), {
-      root: path.dirname(realFile),
-      // Dotfiles and the index were decided by the router; send sees one regular file.
-      dotfiles: 'allow',
-      index: false,
-      cacheControl: false,
-    });
-    stream.on('stream', (s: ReadStream) => {
-      file = s;
-      s.on('error', (err) => out.destroy(err));
-    });
-    stream.on('error', (err: Error & { status?: number; headers?: Record<string, string> }) => {
-      if (out.headersSent) {
-        out.destroy(err);
-        return;
-      }
-      const status = err.status ?? 500;
-      if (status >= 500) {
-        reject(
-          new UpstreamError(502, `reading ${realFile} failed: ${err.message}`, 'a file of the site could not be read'),
-        );
-        return;
-      }
-      const extra: HeaderMap = {};
-      for (const [name, value] of Object.entries(err.headers ?? {})) extra[name.toLowerCase()] = value;
-      // send's message can be a system error naming the file (a 404 for a file deleted just now):
-      // the page says it in its own words, the log keeps send's.
-      const shown =
-        status === 416
-          ? page(416, 'Range Not Satisfiable', 'The requested range is outside the file.', extra)
-          : status === 404
-            ? page(404, 'Not Found', 'There is no such page.', extra)
-            : page(status, 'Error', 'The file could not be sent.', extra);
-      // A range or a precondition that does not hold is the visitor's business, not a fault.
-      resolve(status === 416 || status === 412 ? shown : { ...shown, diagnostics: `${realFile}: ${err.message}` });
-    });
-    stream.pipe(out as unknown as NodeJS.WritableStream);
-  });
 }

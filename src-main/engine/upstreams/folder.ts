@@ -1,13 +1,9 @@
-import { once } from 'node:events';
 import { promises as fs, type Stats } from 'node:fs';
-import http, { type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
-import send from 'send';
-import { HTML_TYPE, errorPage, escapeHtml } from '../../protocol/pages.ts';
-import { HttpUpstream } from './http.ts';
+import type { HeaderMap } from '../../protocol/fpw-codec.ts';
+import { HTML_TYPE, escapeHtml } from '../../protocol/pages.ts';
 import { linkOutMessage, rootProblem, rootProblemNow } from './root.ts';
+import { htmlPage, serveFile } from './static-file.ts';
 import { UpstreamError, type Upstream, type UpstreamRequest, type UpstreamResponse } from './upstream.ts';
 
 export interface FolderUpstreamOptions {
@@ -28,15 +24,8 @@ export interface FolderUpstreamOptions {
 /**
  * Publishes a folder of static files: ranges, ETag/Last-Modified and conditional requests, content
  * types, HEAD, directory listings. Nothing outside the folder is ever served: no `..`, no encoded
- * separators, and no symbolic link that leads out of it unless `followSymlinks` says so.
- *
- * `send` answers into a real `ServerResponse`, so the folder is served by a private HTTP server on
- * 127.0.0.1 and visitor requests reach it through an {@link HttpUpstream}. The alternative, piping
- * `send` into a fake response object, would depend on which parts of the response API `send` and
- * its `on-finished` dependency happen to touch (headersSent, socket, finished...) and would have to
- * re-implement backpressure and aborts; the loopback hop costs a local socket and gets all of that
- * from Node and undici as they are already used for every other upstream. Every check runs in that
- * server's handler, so its port shows nothing the public URL would not.
+ * separators, and no symbolic link that leads out of it unless `followSymlinks` says so. Files go
+ * out through {@link serveFile}, as the FastCGI upstream's static files do.
  */
 export class FolderUpstream implements Upstream {
   readonly target: string;
@@ -44,9 +33,7 @@ export class FolderUpstream implements Upstream {
   readonly #dotfiles: boolean;
   readonly #listing: boolean;
   readonly #followSymlinks: boolean;
-  #inner: Promise<{ server: http.Server; upstream: HttpUpstream }> | null = null;
   #closed = false;
-  #socketDir: string | null = null;
 
   constructor(opts: FolderUpstreamOptions) {
     this.#root = path.resolve(opts.root);
@@ -56,144 +43,79 @@ export class FolderUpstream implements Upstream {
     this.target = `folder:${this.#root}`;
   }
 
+  /** Why the folder cannot be published now (it does not exist, or is no folder), or null. */
   check(): string | null {
     return rootProblem(this.#root, 'the folder')?.message ?? null;
   }
 
-  async handle(req: UpstreamRequest, signal: AbortSignal): Promise<UpstreamResponse> {
+  async handle(req: UpstreamRequest, _signal: AbortSignal): Promise<UpstreamResponse> {
     if (this.#closed) throw new UpstreamError(502, `${this.target} is closed`, 'the shared folder is closed');
     const problem = await rootProblemNow(this.#root, 'the folder');
     if (problem) {
       const shown = problem.missing ? 'the shared folder is missing' : 'the shared folder cannot be read';
       throw new UpstreamError(502, problem.message, shown);
     }
-    const inner = await this.#start();
-    let res: UpstreamResponse;
+    // The visitor's body means nothing to a folder: it is read off, so the connection stays usable.
+    await drain(req.body);
     try {
-      res = await inner.upstream.handle(req, signal);
+      return await this.#serve(req);
     } catch (err) {
-      // The loopback address means nothing to the person reading the page or the log.
-      if (err instanceof UpstreamError) {
-        throw new UpstreamError(
-          err.status,
-          err.message.replaceAll(inner.upstream.target, 'the file server'),
-          err.status === 504 ? 'the shared folder took too long to answer' : 'the shared folder could not be read',
-        );
-      }
-      throw err;
+      if (err instanceof UpstreamError) throw err;
+      throw new UpstreamError(502, `${this.target}: ${(err as Error).message}`, 'the shared folder could not be read');
     }
-    // What the file server says for the owner alone travels in a header of its own, which goes no further.
-    const detail = res.headers[DETAIL_HEADER];
-    if (detail !== undefined) {
-      delete res.headers[DETAIL_HEADER];
-      res.diagnostics = decodeURIComponent(Array.isArray(detail) ? detail.join(' ') : detail);
-    }
-    return res;
   }
 
   async close(): Promise<void> {
     this.#closed = true;
-    const inner = await this.#inner?.catch(() => null);
-    if (!inner) return;
-    await inner.upstream.close();
-    inner.server.closeAllConnections();
-    await new Promise<void>((resolve) => inner.server.close(() => resolve()));
-    if (this.#socketDir) await fs.rm(this.#socketDir, { recursive: true, force: true });
   }
 
-  #start(): Promise<{ server: http.Server; upstream: HttpUpstream }> {
-    this.#inner ??= (async () => {
-      const server = http.createServer((req, res) => {
-        this.#serve(req, res).catch((err: unknown) => {
-          if (res.headersSent) res.destroy();
-          else page(res, 500, 'Internal Server Error', 'The file could not be read.', (err as Error).message);
-        });
-      });
-      // A unix socket in a folder only this user can enter: a TCP port on 127.0.0.1 would let any
-      // local user read the folder without the tunnel's password or IP rules.
-      let socketPath: string | null = null;
-      if (process.platform !== 'win32') {
-        this.#socketDir = await fs.mkdtemp(path.join(os.tmpdir(), 'porthole-folder-'));
-        await fs.chmod(this.#socketDir, 0o700);
-        socketPath = path.join(this.#socketDir, 'files.sock');
-        server.listen(socketPath);
-      } else {
-        server.listen(0, '127.0.0.1');
-      }
-      await once(server, 'listening');
-      // The tunnel keeps the process alive while it runs; this server alone never should.
-      server.unref();
-      const target = socketPath ? 'http://localhost' : `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-      return { server, upstream: new HttpUpstream({ target, ...(socketPath ? { socketPath } : {}) }) };
-    })();
-    this.#inner.catch(() => {
-      this.#inner = null;
-    });
-    return this.#inner;
-  }
-
-  async #serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  async #serve(req: UpstreamRequest): Promise<UpstreamResponse> {
     if (req.method !== 'GET' && req.method !== 'HEAD') {
-      res.setHeader('allow', 'GET, HEAD');
-      page(res, 405, 'Method Not Allowed', `A shared folder answers GET and HEAD only, not ${req.method}.`);
-      return;
+      return page(req, 405, 'Method Not Allowed', `A shared folder answers GET and HEAD only, not ${req.method}.`, {
+        headers: { allow: 'GET, HEAD' },
+      });
     }
-    const raw = req.url ?? '/';
+    const raw = req.path;
     const q = raw.indexOf('?');
     const pathname = q === -1 ? raw : raw.slice(0, q);
     const search = q === -1 ? '' : raw.slice(q);
     const parsed = parsePath(pathname);
-    if (parsed === 'malformed') {
-      page(res, 400, 'Bad Request', 'The path is not valid percent-encoded UTF-8.');
-      return;
-    }
-    if (parsed === 'forbidden') {
-      page(res, 403, 'Forbidden', 'The path tries to leave the shared folder.');
-      return;
-    }
+    if (parsed === 'malformed') return page(req, 400, 'Bad Request', 'The path is not valid percent-encoded UTF-8.');
+    if (parsed === 'forbidden') return page(req, 403, 'Forbidden', 'The path tries to leave the shared folder.');
     const shown = '/' + parsed.join('/');
-    if (!this.#dotfiles && parsed.some(isDotName)) {
-      notFound(res, shown);
-      return;
-    }
+    if (!this.#dotfiles && parsed.some(isDotName)) return notFound(req, shown);
     const found = await this.#resolve(parsed);
     if (found.kind !== 'ok') {
       if (found.kind === 'outside') {
-        const detail = linkOutMessage(shown, found.real, 'the folder');
-        page(res, 403, 'Forbidden', `${shown} points outside the shared folder.`, detail);
-      } else if (found.kind === 'denied') page(res, 403, 'Forbidden', `${shown} cannot be read.`);
-      else notFound(res, shown);
-      return;
+        return page(req, 403, 'Forbidden', `${shown} points outside the shared folder.`, {
+          diagnostics: linkOutMessage(shown, found.real, 'the folder'),
+        });
+      }
+      if (found.kind === 'denied') return page(req, 403, 'Forbidden', `${shown} cannot be read.`);
+      return notFound(req, shown);
     }
     if (found.stat.isDirectory()) {
-      const canonical = '/' + parsed.map((s) => encodeURIComponent(s) + '/').join('');
+      const canonical = '/' + parsed.map((seg) => encodeURIComponent(seg) + '/').join('');
       if (!pathname.endsWith('/')) {
         // Built from the checked segments, not the raw path, so `//evil.example` cannot become an
         // open redirect.
-        res.statusCode = 301;
-        res.setHeader('location', canonical + search);
-        res.setHeader('content-length', 0);
-        res.end();
-        return;
+        return { status: 301, headers: { location: canonical + search, 'content-length': '0' }, body: Buffer.alloc(0), bodyLength: 0 };
       }
       const index = await this.#resolve([...parsed, 'index.html']);
-      if (index.kind === 'ok' && index.stat.isFile()) {
-        this.#sendFile(req, res, [...parsed, 'index.html']);
-        return;
-      }
-      if (!this.#listing) {
-        notFound(res, shown);
-        return;
-      }
-      await this.#sendListing(req, res, parsed, found.real);
-      return;
+      if (index.kind === 'ok' && index.stat.isFile()) return this.#file(req, index.real, 'index.html', shown);
+      if (!this.#listing) return notFound(req, shown);
+      return this.#listingOf(req, parsed, found.real);
     }
     // Only regular files: reading a FIFO or a device would hang or never end.
-    if (!found.stat.isFile() || pathname.endsWith('/')) {
-      notFound(res, shown);
-      return;
-    }
-    this.#sendFile(req, res, parsed);
+    if (!found.stat.isFile() || pathname.endsWith('/')) return notFound(req, shown);
+    return this.#file(req, found.real, parsed[parsed.length - 1]!, shown);
+  }
+
+  /** A file, typed by the name asked for (a link's own name, not its target's). */
+  async #file(req: UpstreamRequest, real: string, name: string, shown: string): Promise<UpstreamResponse> {
+    const res = await serveFile(req, real, { cacheControl: true, typeName: name });
+    // send's 404 (a file deleted just now) names no folder: the folder's own page is clearer.
+    return res.status === 404 ? { ...notFound(req, shown), ...(res.diagnostics ? { diagnostics: res.diagnostics } : {}) } : res;
   }
 
   /** Follows the path to the file it names, and checks that the file is inside the folder. */
@@ -219,36 +141,7 @@ export class FolderUpstream implements Upstream {
     }
   }
 
-  #sendFile(req: IncomingMessage, res: ServerResponse, segments: string[]): void {
-    // The path as it was asked for, not the link's target: its extension gives the content type.
-    // It was checked just before; a link swapped in between would need write access to the folder.
-    const stream = send(req, '/' + segments.map(encodeURIComponent).join('/'), {
-      root: this.#root,
-      dotfiles: this.#dotfiles ? 'allow' : 'ignore',
-      index: false,
-      etag: true,
-      lastModified: true,
-      acceptRanges: true,
-      cacheControl: true,
-      maxAge: 0,
-    });
-    stream.on('error', (err: { status?: number; statusCode?: number; headers?: Record<string, string> }) => {
-      if (res.headersSent) {
-        res.destroy();
-        return;
-      }
-      const status = err.status ?? err.statusCode ?? 500;
-      for (const name of res.getHeaderNames()) res.removeHeader(name);
-      for (const [name, value] of Object.entries(err.headers ?? {})) res.setHeader(name, value);
-      if (status === 404) notFound(res, '/' + segments.join('/'));
-      else if (status === 416) page(res, 416, 'Range Not Satisfiable', 'The requested range is outside the file.');
-      else if (status === 412) page(res, 412, 'Precondition Failed', 'The file has changed.');
-      else page(res, status, 'Error', 'The file could not be sent.', (err as { message?: string }).message);
-    });
-    stream.pipe(res);
-  }
-
-  async #sendListing(req: IncomingMessage, res: ServerResponse, segments: string[], dir: string): Promise<void> {
+  async #listingOf(req: UpstreamRequest, segments: string[], dir: string): Promise<UpstreamResponse> {
     const entries: Array<{ name: string; href: string; dir: boolean; size: number; mtime: Date }> = [];
     for (const dirent of await fs.readdir(dir, { withFileTypes: true })) {
       if (!this.#dotfiles && isDotName(dirent.name)) continue;
@@ -290,13 +183,18 @@ ${rows.join('\n')}
 `,
       'utf8',
     );
-    res.statusCode = 200;
-    res.setHeader('content-type', HTML_TYPE);
-    res.setHeader('content-length', html.length);
-    // The folder can change at any time; a listing is never reused without asking.
-    res.setHeader('cache-control', 'no-cache');
-    res.setHeader('x-content-type-options', 'nosniff');
-    res.end(req.method === 'HEAD' ? undefined : html);
+    return {
+      status: 200,
+      headers: {
+        'content-type': HTML_TYPE,
+        'content-length': String(html.length),
+        // The folder can change at any time; a listing is never reused without asking.
+        'cache-control': 'no-cache',
+        'x-content-type-options': 'nosniff',
+      },
+      body: req.method === 'HEAD' ? Buffer.alloc(0) : html,
+      bodyLength: req.method === 'HEAD' ? 0 : html.length,
+    };
   }
 }
 
@@ -332,24 +230,34 @@ function isDotName(name: string): boolean {
   return name.startsWith('.');
 }
 
-/**
- * Carries a detail for the owner (an error's text, a path) from the file server to the request log;
- * FolderUpstream takes it off, so the visitor never gets it.
- */
-const DETAIL_HEADER = 'x-porthole-detail';
-
-/** A page for the visitor; `detail`, for the owner, goes to the request log only. */
-function page(res: ServerResponse, status: number, title: string, message: string, detail?: string): void {
-  const body = errorPage(status, title, message);
-  res.statusCode = status;
-  res.setHeader('content-type', HTML_TYPE);
-  if (detail) res.setHeader(DETAIL_HEADER, encodeURIComponent(detail));
-  res.setHeader('content-length', body.length);
-  res.end(res.req.method === 'HEAD' ? undefined : body);
+/** A page for the visitor; a `diagnostics` detail is for the owner's request log only. */
+function page(
+  req: UpstreamRequest,
+  status: number,
+  title: string,
+  message: string,
+  extra: { headers?: HeaderMap; diagnostics?: string } = {},
+): UpstreamResponse {
+  const answer = htmlPage(status, title, message, extra.headers);
+  if (req.method === 'HEAD') {
+    answer.headers['content-length'] = String(answer.bodyLength);
+    answer.body = Buffer.alloc(0);
+    answer.bodyLength = 0;
+  }
+  return extra.diagnostics ? { ...answer, diagnostics: extra.diagnostics } : answer;
 }
 
-function notFound(res: ServerResponse, shown: string): void {
-  page(res, 404, 'Not Found', `There is no file at ${shown} in this folder.`);
+function notFound(req: UpstreamRequest, shown: string): UpstreamResponse {
+  return page(req, 404, 'Not Found', `There is no file at ${shown} in this folder.`);
+}
+
+async function drain(body: UpstreamRequest['body']): Promise<void> {
+  if (body === null || Buffer.isBuffer(body)) return;
+  try {
+    for await (const _ of body as AsyncIterable<Buffer>) void _;
+  } catch {
+    // a visitor body that breaks off does not change the answer
+  }
 }
 
 function formatSize(n: number): string {
