@@ -6,7 +6,15 @@
 // needs no type stripper: 16-31 MiB less memory per process (npm run bench).
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { nodeTooOld } from './node-version.js';
 import { sourceStamp } from './source-stamp.js';
+
+// Before anything an older Node cannot run (the TypeScript sources, undici): one line, exit 1.
+const tooOld = nodeTooOld();
+if (tooOld) {
+  process.stderr.write(`porthole: ${tooOld}\n`);
+  process.exit(1);
+}
 
 // A young generation of 4 MiB semi-spaces instead of V8's default (up to 32 MiB on 64-bit). Measured
 // by npm run bench: large bodies move about 50 % faster (socket buffers are freed by scavenges

@@ -1,0 +1,2 @@
+export const NEEDED: [number, number];
+export function nodeTooOld(version?: string, execPath?: string): string | null;
