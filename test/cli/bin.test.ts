@@ -22,7 +22,7 @@ function checkout(opts: { sources?: boolean } = {}): string {
   const dir = mkdtempSync(join(tmpdir(), 'porthole-bin-'));
   dirs.push(dir);
   mkdirSync(join(dir, 'bin'));
-  for (const f of ['porthole.js', 'source-stamp.js']) copyFileSync(join(BIN_DIR, f), join(dir, 'bin', f));
+  for (const f of ['porthole.js', 'source-stamp.js', 'node-version.js']) copyFileSync(join(BIN_DIR, f), join(dir, 'bin', f));
   writeFileSync(join(dir, 'package.json'), '{"type":"module"}');
   const report = (which: string): string =>
     `console.log(JSON.stringify({ which: '${which}', pid: process.pid, execArgv: process.execArgv }));`;
