@@ -209,6 +209,24 @@ export function ProfileEditor({ profile, onCancel }: ProfileEditorProps) {
   };
 
   const titleId = `${base}-title`;
+  // The same choice, with its warning, for both upstreams that serve files (fastcgi and folder).
+  const followSymlinks = (
+    <>
+      <label className="ph-check">
+        <input
+          type="checkbox"
+          checked={form.followSymlinks}
+          onChange={(e) => update('followSymlinks', e.target.checked)}
+        />
+        {t('profile.followSymlinks')}
+      </label>
+      {form.followSymlinks ? (
+        <p className="ph-warning" role="note">
+          {t('profile.followSymlinksWarning')}
+        </p>
+      ) : null}
+    </>
+  );
   return (
     <form className="ph-form ph-profile" aria-labelledby={titleId} onSubmit={(e) => void save(e)} noValidate>
       <h2 id={titleId}>{profile ? t('profile.editTitle', { name: profile.name }) : t('profile.newTitle')}</h2>
@@ -375,19 +393,7 @@ export function ProfileEditor({ profile, onCancel }: ProfileEditorProps) {
                 onChange={(e) => update('fcgiRemoteRoot', e.target.value)}
               />
             </Field>
-            <label className="ph-check">
-              <input
-                type="checkbox"
-                checked={form.followSymlinks}
-                onChange={(e) => update('followSymlinks', e.target.checked)}
-              />
-              {t('profile.followSymlinks')}
-            </label>
-            {form.followSymlinks ? (
-              <p className="ph-warning" role="note">
-                {t('profile.followSymlinksWarning')}
-              </p>
-            ) : null}
+            {followSymlinks}
           </>
         ) : null}
         {form.upstreamKind === 'folder' ? (
@@ -414,19 +420,7 @@ export function ProfileEditor({ profile, onCancel }: ProfileEditorProps) {
                 {t('profile.dotfilesWarning')}
               </p>
             ) : null}
-            <label className="ph-check">
-              <input
-                type="checkbox"
-                checked={form.followSymlinks}
-                onChange={(e) => update('followSymlinks', e.target.checked)}
-              />
-              {t('profile.followSymlinks')}
-            </label>
-            {form.followSymlinks ? (
-              <p className="ph-warning" role="note">
-                {t('profile.followSymlinksWarning')}
-              </p>
-            ) : null}
+            {followSymlinks}
           </>
         ) : null}
       </fieldset>
