@@ -11,10 +11,10 @@ import {
   stripHopByHop,
   type HeaderMap,
 } from '../protocol/fpw-codec.ts';
-import { isValidHostName, normaliseHost } from '../protocol/host-words.ts';
-import { formatBytes, page, peerAddress } from './answers.ts';
+import { Admission, isRefusal, type Refusal } from './admission.ts';
+import { formatBytes, page } from './answers.ts';
 import type { RelayContext } from './context.ts';
-import { hasWorkerOnline, isLive, release, type HostEntry, type Poll, type Visitor, type Worker } from './state.ts';
+import { hasWorkerOnline, release, type HostEntry, type Poll, type Visitor, type Worker } from './state.ts';
 import type { VisitorIntake, WorkerPool } from './VisitorIntake.ts';
 
 /**
@@ -25,9 +25,11 @@ export class FpwEndpoint implements WorkerPool {
   readonly #ctx: RelayContext;
   #intake!: VisitorIntake;
   readonly #seenSockets = new WeakSet<Socket>();
+  readonly #admission: Admission;
 
-  constructor(ctx: RelayContext) {
+  constructor(ctx: RelayContext, admission: Admission) {
     this.#ctx = ctx;
+    this.#admission = admission;
   }
 
   /** The intake whose visitors this endpoint answers (set once, as the two refer to each other). */
@@ -42,103 +44,49 @@ export class FpwEndpoint implements WorkerPool {
   /** Takes one worker POST: a poll, a reply, or both. */
   handle(req: IncomingMessage, res: ServerResponse, rawHost: string, token: string): void {
     const ctx = this.#ctx;
-    const host = normaliseHost(rawHost);
-    if (!isValidHostName(host)) {
+    const refuse = (r: Refusal): void => {
       req.resume();
-      return page(res, 400, 'Bad Request', `"${rawHost}" is not a host name.`);
-    }
-    if (ctx.domain && host !== ctx.domain && !host.endsWith(`.${ctx.domain}`)) {
-      req.resume();
-      return page(res, 403, 'Forbidden', `This relay serves hosts under ${ctx.domain} only; ${host} is not one.`);
-    }
-    if (ctx.tokens && !ctx.tokens.has(token)) {
-      req.resume();
-      return page(res, 403, 'Forbidden', 'This token may not claim hosts on this relay.');
-    }
+      page(res, r.status, r.title, r.message, r.status === 503 ? { 'retry-after': '5' } : {});
+    };
+    const checked = this.#admission.check(rawHost, token);
+    if (isRefusal(checked)) return refuse(checked);
+    const { host } = checked;
     const replyId = firstValue(req.headers[FPW.id]) ?? firstValue(req.headers[FPW.rid]);
     const answersPending = replyId !== undefined && ctx.hosts.get(host)?.pending.has(replyId) === true;
     // While closing, replies to visitors still waiting are taken (that is what the grace period is
     // for); anything else is turned away.
     if (ctx.closing() && !answersPending) {
-      req.resume();
-      return page(res, 503, 'Service Unavailable', 'The relay is shutting down.', { 'retry-after': '5' });
+      return refuse({ status: 503, title: 'Service Unavailable', message: 'The relay is shutting down.' });
     }
     const entry = ctx.hosts.get(host);
-    if (entry) return this.#admit(req, res, entry, token);
+    if (entry) return this.#admit(req, res, entry, token, refuse);
     // A host this relay holds nothing of: the registry decides whether the token may have it.
-    ctx.registry.claim(host, token).then(
-      (outcome) => {
-        if (res.destroyed) return;
-        if (outcome === 'taken') {
-          req.resume();
-          return page(res, 403, 'Forbidden', `${host} is already claimed with another token.`);
-        }
-        // Another POST of the host may have made the entry meanwhile.
-        let e = ctx.hosts.get(host);
-        if (!e) {
-          e = {
-            host,
-            token,
-            polls: [],
-            queue: [],
-            pending: new Map(),
-            busy: 0,
-            lastSeen: ctx.opts.now(),
-            workers: new Map(),
-          };
-          ctx.hosts.set(host, e);
-          ctx.log(`${new Date().toISOString()} claim ${host} by ${peerAddress(req.socket)}`);
-        }
-        this.#admit(req, res, e, token);
-      },
-      (err: unknown) => {
-        req.resume();
-        page(res, 503, 'Service Unavailable', `The relay cannot check claims now: ${(err as Error).message}`, {
-          'retry-after': '5',
-        });
-      },
-    );
+    void this.#admission.claim(host, token, req.socket).then((claimed) => {
+      if (res.destroyed) return;
+      if (isRefusal(claimed)) return refuse(claimed);
+      this.#admit(req, res, claimed, token, refuse);
+    });
   }
 
   /** A POST whose host this relay holds: checked against its token and its workers' rules, then read. */
-  #admit(req: IncomingMessage, res: ServerResponse, entry: HostEntry, token: string): void {
+  #admit(
+    req: IncomingMessage,
+    res: ServerResponse,
+    entry: HostEntry,
+    token: string,
+    refuse: (r: Refusal) => void,
+  ): void {
     const ctx = this.#ctx;
-    const { host } = entry;
-    if (entry.token !== token) {
-      req.resume();
-      return page(res, 403, 'Forbidden', `${host} is already claimed with another token.`);
-    }
-    const now = ctx.opts.now();
     const workerId = firstValue(req.headers[FPW.worker]) ?? '';
-    const rules = firstValue(req.headers[FPW.rules]) ?? '';
-    let worker = entry.workers.get(workerId);
-    if (!worker || !isLive(entry, worker, now)) {
-      // A worker joining a host that others serve must enforce the same rules, or a visitor could
-      // get past a password by landing on the worker without one.
-      const other = [...entry.workers.values()].some(
-        (w) => w !== worker && !w.leaving && w.rules !== rules && isLive(entry, w, now),
-      );
-      if (other) {
-        req.resume();
-        ctx.log(`${new Date().toISOString()} refused a worker of ${host} from ${peerAddress(req.socket)}: other rules`);
-        return page(
-          res,
-          409,
-          'Conflict',
-          `${host} is served right now by a worker with different access or header rules (password, allowed ` +
-            'addresses, header changes). Two tunnels may share a host only with the same rules: stop the other ' +
-            'tunnel, give this one the same rules, or use another host.',
-        );
-      }
-    }
-    if (!worker) {
-      worker = { id: workerId, rules, busy: 0, lastSeen: now, leaving: false, sockets: new Set() };
-      entry.workers.set(workerId, worker);
-    } else if (!isLive(entry, worker, now)) {
-      worker.rules = rules;
-    }
-    worker.lastSeen = now;
-    entry.lastSeen = now;
+    const joined = this.#admission.join(entry, {
+      rawHost: entry.host,
+      token,
+      workerId,
+      rules: firstValue(req.headers[FPW.rules]) ?? '',
+      socket: req.socket,
+    });
+    if (isRefusal(joined)) return refuse(joined);
+    const worker = joined;
     const final = req.headers[FPW.close] !== undefined;
     if (workerId) this.#track(entry, worker, req.socket);
     if (final) this.#leaving(entry, worker);

@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { FPW } from '../protocol/fpw-codec.ts';
 import { normaliseHost } from '../protocol/host-words.ts';
+import { Admission } from './admission.ts';
 import { page, peerAddress, rawPage } from './answers.ts';
 import type { RelayContext, RelaySettings } from './context.ts';
 import { FpwEndpoint } from './FpwEndpoint.ts';
@@ -101,7 +102,7 @@ export class RelayServer {
       log: (line) => this.#opts.log?.(line),
       publicUrl: (host) => this.publicUrl(host),
     };
-    this.#fpw = new FpwEndpoint(this.#ctx);
+    this.#fpw = new FpwEndpoint(this.#ctx, new Admission(this.#ctx));
     this.#intake = new VisitorIntake(this.#ctx, this.#fpw);
     this.#fpw.attach(this.#intake);
     const serverOpts: http.ServerOptions = {

@@ -45,7 +45,14 @@ export interface Worker {
   sockets: Set<Socket>;
 }
 
-/** What this relay holds of one claimed host: its workers, their polls, and its visitors. */
+/** A worker's multiplexed connection (the WebSocket transport): it takes any number of visitors at once. */
+export interface WorkerSession {
+  worker: Worker;
+  /** Visitor requests and streams running on it now. */
+  streams: number;
+}
+
+/** What this relay holds of one claimed host: its workers, their polls and sessions, and its visitors. */
 export interface HostEntry {
   host: string;
   token: string;
@@ -56,6 +63,8 @@ export interface HostEntry {
   busy: number;
   lastSeen: number;
   workers: Map<string, Worker>;
+  /** Open sessions of the host's WebSocket workers. */
+  sessions: WorkerSession[];
 }
 
 /** A worker seen within this window counts as online, even with no poll held. */
@@ -80,6 +89,7 @@ export function release(entry: HostEntry, v: Visitor): boolean {
 export function isLive(entry: HostEntry, w: Worker, now: number): boolean {
   if (w.busy > 0 || now - w.lastSeen < ONLINE_WINDOW_MS) return true;
   if (entry.polls.some((p) => p.worker === w)) return true;
+  if (entry.sessions.some((s) => s.worker === w)) return true;
   for (const v of entry.pending.values()) if (v.worker === w) return true;
   return false;
 }
