@@ -9,7 +9,10 @@ export class UsageError extends Error {
 }
 
 const TUNNEL_HELP = `Tunnel options:
-  --relay URL        Relay to poll; {host} stands for the host (default: the public FPW relay, https://{host}/)
+  --relay URL        Relay to poll; {host} stands for the host (default: the public FPW relay, https://{host}/);
+                     ws:// or wss:// connects to Porthole's relay over one WebSocket
+  --transport T      fpw (long-polls, any FPW relay) or ws (one multiplexed WebSocket, Porthole's relay);
+                     default: ws for a ws:// or wss:// relay URL, else fpw
   --host NAME        Full public host name, e.g. my-app.28820.com (default: $FPW_HOST, else a five-word name, kept)
   --token TOKEN      Secret that claims the host (default: $FPW_TOKEN, else a random one, kept)
   --workers N        Concurrent long-polls, i.e. requests served at once (default 8)
@@ -149,6 +152,7 @@ ${EXIT_HELP}`;
 
 const TUNNEL_OPTIONS = {
   relay: { type: 'string' },
+  transport: { type: 'string' },
   host: { type: 'string' },
   token: { type: 'string' },
   workers: { type: 'string' },
@@ -196,6 +200,8 @@ const DEMO_OPTIONS = { ...TUNNEL_OPTIONS, port: RELAY_OPTIONS.port, bind: RELAY_
 
 export interface TunnelArgs {
   relay: string | undefined;
+  /** How to reach the relay: FPW long-polls or one WebSocket; by default, from the relay URL's scheme. */
+  transport: 'fpw' | 'ws';
   host: string | undefined;
   token: string | undefined;
   workers: number;
@@ -261,6 +267,7 @@ function parse<T extends NonNullable<ParseArgsConfig['options']>>(args: string[]
 function tunnelArgs(
   values: Record<string, string | boolean | string[] | undefined>,
   inspect: InspectArg | null,
+  defaultTransport?: 'fpw' | 'ws',
 ): TunnelArgs {
   const hostHeader = (values['host-header'] as string | undefined) ?? 'upstream';
   if (hostHeader !== 'upstream' && hostHeader !== 'visitor') {
@@ -294,6 +301,10 @@ function tunnelArgs(
     insecureUpstream: values['insecure-upstream'] === true,
     inspect,
     relay: values['relay'] as string | undefined,
+    transport: transportOf(
+      (values['transport'] as string | undefined) ?? defaultTransport,
+      values['relay'] as string | undefined,
+    ),
     host: values['host'] as string | undefined,
     token: values['token'] as string | undefined,
     workers: int(values['workers'] as string | undefined, 'workers', 1, 64, 8),
@@ -301,6 +312,15 @@ function tunnelArgs(
     timeoutMs: int(values['timeout'] as string | undefined, 'timeout', 1, 600, 60) * 1000,
     json: values['json'] === true,
   };
+}
+
+/** The transport: `--transport` when given, else the relay URL's scheme (ws:// or wss://: WebSocket). */
+function transportOf(flag: string | undefined, relay: string | undefined): 'fpw' | 'ws' {
+  if (flag !== undefined) {
+    if (flag !== 'fpw' && flag !== 'ws') throw new UsageError(`--transport must be "fpw" or "ws", not "${flag}"`);
+    return flag;
+  }
+  return relay !== undefined && /^wss?:\/\//i.test(relay) ? 'ws' : 'fpw';
 }
 
 /** Turns a local port or URL into the upstream URL. */
@@ -469,7 +489,8 @@ export function parseCommand(argv: string[]): Command {
         name: 'demo',
         port: int(values.port, 'port', 0, 65535, 0),
         bind: values.bind ?? '127.0.0.1',
-        tunnel: tunnelArgs(values, inspect),
+        // The demo runs Porthole's own relay: its WebSocket transport, unless told --transport fpw.
+        tunnel: tunnelArgs(values, inspect, 'ws'),
       };
     }
     case 'relay': {

@@ -50,7 +50,9 @@ async function relayDomain(relayUrl: string): Promise<string> {
   }
   const url = new URL(relayUrl);
   try {
-    const res = await request(new URL('/healthz', url.origin), { headersTimeout: 5000, bodyTimeout: 5000 });
+    // Porthole's relay answers /healthz on its HTTP port, which a ws:// URL names too.
+    const origin = url.origin.replace(/^ws/, 'http');
+    const res = await request(new URL('/healthz', origin), { headersTimeout: 5000, bodyTimeout: 5000 });
     if (res.statusCode === 200) {
       const info = (await res.body.json()) as { domain?: unknown };
       if (typeof info.domain === 'string' && info.domain) return info.domain;
@@ -131,7 +133,7 @@ function profileFor(
   return {
     id,
     name: host.split('.')[0] ?? host,
-    relay: { kind: 'fpw', url: relayUrl, host, token },
+    relay: { kind: args.transport, url: relayUrl, host, token },
     upstream,
     workers: args.workers,
     hostHeader: args.hostHeader,
@@ -290,8 +292,7 @@ async function runTunnel(
 
 export async function runHttp(cmd: Extract<Command, { upstream: UpstreamArg }>): Promise<number> {
   const out = new Output(cmd.tunnel.json);
-  const relayUrl = cmd.tunnel.relay ?? PUBLIC_FPW_RELAY.url;
-  checkRelayUrl(relayUrl);
+  const relayUrl = checkRelayUrl(cmd.tunnel.relay ?? PUBLIC_FPW_RELAY.url, cmd.tunnel.transport);
   // A missing folder stops here, before the relay is asked for anything: nothing is published.
   const problem = upstreamProblem(cmd.upstream);
   if (problem) throw new CliFailure(problem);
@@ -347,13 +348,23 @@ export async function runStart(cmd: Extract<Command, { name: 'start' }>): Promis
   );
 }
 
-function checkRelayUrl(relayUrl: string): void {
+function checkRelayUrl(relayUrl: string, transport: 'fpw' | 'ws'): string {
+  const schemes = transport === 'ws' ? ['ws:', 'wss:'] : ['http:', 'https:'];
+  let url: URL;
   try {
-    const u = pollUrl(relayUrl, 'example.com');
-    if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error('scheme');
+    url = pollUrl(relayUrl, 'example.com');
   } catch {
-    throw new CliFailure(`--relay "${relayUrl}" is not an http:// or https:// URL`, EXIT.usage);
+    throw new CliFailure(`--relay "${relayUrl}" is not a URL`, EXIT.usage);
   }
+  // --transport ws with an http(s) URL: the same relay, reached by its WebSocket.
+  if (transport === 'ws' && (url.protocol === 'http:' || url.protocol === 'https:')) {
+    return relayUrl.replace(/^http/i, 'ws');
+  }
+  if (!schemes.includes(url.protocol)) {
+    const want = transport === 'ws' ? 'a ws:// or wss://' : 'an http:// or https://';
+    throw new CliFailure(`--relay "${relayUrl}" is not ${want} URL (the ${transport} transport)`, EXIT.usage);
+  }
+  return relayUrl;
 }
 
 /** The id of a command's saved profile: stable for the command, safe in file names. */
@@ -387,8 +398,10 @@ export async function runDemo(cmd: Extract<Command, { name: 'demo' }>): Promise<
   } catch (err) {
     throw explainListenError(err, cmd.port, cmd.bind);
   }
-  const { relayUrl, siteUrl } = addresses;
-  const relayOrigin = relayUrl.replace(/\/$/, '');
+  const { siteUrl } = addresses;
+  const relayOrigin = addresses.relayUrl.replace(/\/$/, '');
+  // The same relay, by its WebSocket or by long-polls.
+  const relayUrl = cmd.tunnel.transport === 'ws' ? addresses.relayUrl.replace(/^http/, 'ws') : addresses.relayUrl;
   const upstream: UpstreamArg = { kind: 'http', target: siteUrl, insecure: false };
   const profile = profileFor(commandProfileId(key), upstream, relayUrl, host, token, cmd.tunnel);
   const persist: Persist = {
@@ -396,7 +409,11 @@ export async function runDemo(cmd: Extract<Command, { name: 'demo' }>): Promise<
     fingerprint: fingerprintOf('demo', null, null, cmd.tunnel),
     port: addresses.relayPort,
     // What the inspector changed is kept; where the relay and the site listen is this run's.
-    fresh: (saved) => ({ ...saved, relay: { ...saved.relay, url: relayUrl }, upstream: { kind: 'http', target: siteUrl } }),
+    fresh: (saved) => ({
+      ...saved,
+      relay: { ...saved.relay, kind: cmd.tunnel.transport, url: relayUrl },
+      upstream: { kind: 'http', target: siteUrl },
+    }),
   };
   return runTunnel(
     out,
@@ -409,7 +426,7 @@ export async function runDemo(cmd: Extract<Command, { name: 'demo' }>): Promise<
         target: s.target,
         relay: relayOrigin,
       });
-      out.info(`Also at:    ${relayUrl}`);
+      out.info(`Also at:    ${relayOrigin}/`);
       out.info(`Tunnel:     ${s.publicUrl} -> ${s.target} (demo site), relay on ${relayOrigin}`);
       out.info('Press Ctrl+C to stop.');
     },

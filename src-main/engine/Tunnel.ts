@@ -47,6 +47,8 @@ export interface TunnelOptions {
   /** Overrides, for tests. */
   backoff?: Backoff;
   heldAfterMs?: number;
+  /** WebSocket transport: silence from the relay after which the connection is taken for dead. @default 30 s */
+  deadAfterMs?: number;
   /** Replies up to this size are kept for a re-send. @default 256 KiB */
   resendCapBytes?: number;
   upstream?: Upstream;
@@ -120,6 +122,7 @@ export class Tunnel extends EventEmitter<TunnelEvents> {
       ...(opts.backoff ? { backoff: opts.backoff } : {}),
       ...(opts.heldAfterMs !== undefined ? { heldAfterMs: opts.heldAfterMs } : {}),
       ...(opts.resendCapBytes !== undefined ? { resendCapBytes: opts.resendCapBytes } : {}),
+      ...(opts.deadAfterMs !== undefined ? { deadAfterMs: opts.deadAfterMs } : {}),
     };
     this.#transport = (opts.transport ?? createTransport)({
       profile,
@@ -303,6 +306,7 @@ export class Tunnel extends EventEmitter<TunnelEvents> {
       };
       return {
         status: res.status,
+        ...(res.reason ? { reason: res.reason } : {}),
         headers: resHeaders,
         body: out,
         bodyLength: req.method === 'HEAD' ? 0 : res.bodyLength,

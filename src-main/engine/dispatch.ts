@@ -5,6 +5,8 @@ import type { RequestBody } from './undici-body.ts';
 /** An HTTP response as the engine's hot paths take it from undici. */
 export interface DispatchResponse {
   statusCode: number;
+  /** The reason phrase of the status line, as the peer sent it. */
+  statusText?: string;
   headers: Record<string, string | string[] | undefined>;
   /**
    * The body: null when there is none (idle poll answers and bodyless visitor requests, most of the
@@ -40,7 +42,12 @@ export function dispatchRequest(dispatcher: Dispatcher, opts: DispatchOptions): 
     let body: Readable | null = null;
     let started = false;
     let ended = false;
-    let collect: { statusCode: number; headers: DispatchResponse['headers']; chunks: Buffer[] } | null = null;
+    let collect: {
+      statusCode: number;
+      statusText?: string;
+      headers: DispatchResponse['headers'];
+      chunks: Buffer[];
+    } | null = null;
     const onAbort = (): void => {
       const reason = opts.signal.reason instanceof Error ? opts.signal.reason : new Error('aborted');
       if (controller) controller.abort(reason);
@@ -62,16 +69,17 @@ export function dispatchRequest(dispatcher: Dispatcher, opts: DispatchOptions): 
       onRequestSent() {
         opts.onSent?.();
       },
-      onResponseStart(c, statusCode, headers) {
+      onResponseStart(c, statusCode, headers, statusText) {
         started = true;
+        const text = statusText ? { statusText } : {};
         const length = headers['content-length'];
         if (length === '0' || statusCode === 204 || statusCode === 304 || opts.method === 'HEAD') {
-          resolve({ statusCode, headers, body: null });
+          resolve({ statusCode, ...text, headers, body: null });
           return;
         }
         const size = typeof length === 'string' && /^\d+$/.test(length) ? Number(length) : -1;
         if (size >= 0 && size <= (opts.collectUpTo ?? 0)) {
-          collect = { statusCode, headers, chunks: [] };
+          collect = { statusCode, ...text, headers, chunks: [] };
           return;
         }
         body = new Readable({
@@ -84,7 +92,7 @@ export function dispatchRequest(dispatcher: Dispatcher, opts: DispatchOptions): 
             cb(err);
           },
         });
-        resolve({ statusCode, headers, body });
+        resolve({ statusCode, ...text, headers, body });
       },
       onResponseData(c, chunk) {
         if (collect) collect.chunks.push(chunk);
@@ -97,6 +105,7 @@ export function dispatchRequest(dispatcher: Dispatcher, opts: DispatchOptions): 
           const { chunks } = collect;
           resolve({
             statusCode: collect.statusCode,
+            ...(collect.statusText ? { statusText: collect.statusText } : {}),
             headers: collect.headers,
             body: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks),
           });

@@ -5,24 +5,22 @@ import { isCidr } from '../protocol/ip.ts';
 /** The public FPW relay: polls go to the tunnel's own host, hosts live under this domain. */
 export const PUBLIC_FPW_RELAY = { url: 'https://{host}/', domain: '28820.com' } as const;
 
-const httpUrl = (what: string) =>
+/** A URL of one of `schemes` (`{host}` may stand for the host). */
+const urlOf = (what: string, schemes: readonly string[]) =>
   z.string().refine(
     (s) => {
       try {
         const u = new URL(s.replaceAll('{host}', 'example.com'));
-        return u.protocol === 'http:' || u.protocol === 'https:';
+        return schemes.includes(u.protocol);
       } catch {
         return false;
       }
     },
-    { message: `${what} must be an http:// or https:// URL` },
+    // "an http:// or https:// URL", "a ws:// or wss:// URL"
+    { message: `${what} must be ${/^h/.test(schemes[0]!) ? 'an' : 'a'} ${schemes.map((p) => `${p}//`).join(' or ')} URL` },
   );
 
-/** Where a tunnel's polls go, and what it claims there. */
-export const RelaySchema = z.object({
-  kind: z.literal('fpw'),
-  /** Poll URL; `{host}` stands for the host. @default 'https://{host}/' (the public FPW relay) */
-  url: httpUrl('relay URL').default(PUBLIC_FPW_RELAY.url),
+const claimFields = {
   /** The full public host name, e.g. `moon-flower-snake-red-apple.28820.com`. */
   host: z
     .string()
@@ -30,7 +28,35 @@ export const RelaySchema = z.object({
     .refine(isValidHostName, { message: 'host must be a host name such as my-app.example.com' }),
   /** The secret that claims the host. */
   token: z.string().min(1, 'token is required').max(512),
+};
+
+/** An FPW relay: long-polls over HTTP(S). */
+const FpwRelaySchema = z.object({
+  kind: z.literal('fpw'),
+  /** Poll URL; `{host}` stands for the host. @default 'https://{host}/' (the public FPW relay) */
+  url: urlOf('relay URL', ['http:', 'https:']).default(PUBLIC_FPW_RELAY.url),
+  ...claimFields,
 });
+
+/** Porthole's relay over one multiplexed WebSocket. */
+const WsRelaySchema = z.object({
+  kind: z.literal('ws'),
+  /** The relay's address, `ws://` or `wss://` (the tunnel path is added when the URL has none). */
+  url: urlOf('relay URL', ['ws:', 'wss:']),
+  ...claimFields,
+});
+
+/** Where a tunnel connects, how (the transport: `kind`), and what it claims there. */
+export const RelaySchema = z.discriminatedUnion('kind', [FpwRelaySchema, WsRelaySchema]);
+
+/** The relay of a draft: host and token may be left for the main process to fill. */
+const RelayDraftSchema = z.discriminatedUnion('kind', [
+  FpwRelaySchema.partial({ host: true, token: true }),
+  WsRelaySchema.partial({ host: true, token: true }),
+]);
+
+/** The transports a profile may use, by the relay's kind. */
+export type RelayKind = z.output<typeof RelaySchema>['kind'];
 
 const absolutePath = (what: string) =>
   z
@@ -43,7 +69,7 @@ export const UpstreamSchema = z.discriminatedUnion('kind', [
   z.object({
     kind: z.literal('http'),
     /** e.g. `http://127.0.0.1:3000` or `https://localhost:8443`. */
-    target: httpUrl('upstream'),
+    target: urlOf('upstream', ['http:', 'https:']),
     /** Accept an https:// upstream's self-signed or otherwise invalid certificate. @default false */
     insecure: z.boolean().default(false),
   }),
@@ -138,7 +164,7 @@ export const ProfileSchema = z.object({
  */
 export const ProfileDraftSchema = ProfileSchema.extend({
   id: ProfileSchema.shape.id.optional(),
-  relay: RelaySchema.partial({ host: true, token: true }),
+  relay: RelayDraftSchema,
 });
 
 export type Profile = z.output<typeof ProfileSchema>;

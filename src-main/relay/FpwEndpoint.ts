@@ -200,7 +200,13 @@ export class FpwEndpoint implements WorkerPool {
       if (received > opts.maxBodyBytes) {
         req.off('data', onData);
         workerRes.destroy();
-        this.#intake.fail(entry, v, 413, 'Content Too Large', `The request body exceeds ${formatBytes(opts.maxBodyBytes)}.`);
+        this.#intake.fail(
+          entry,
+          v,
+          413,
+          'Content Too Large',
+          `The request body exceeds ${formatBytes(opts.maxBodyBytes)}.`,
+        );
         return;
       }
       // A worker connection that is gone takes nothing more: the rest is read and dropped (pausing
@@ -228,7 +234,13 @@ export class FpwEndpoint implements WorkerPool {
     workerRes.once('close', () => {
       if (!workerRes.writableFinished) {
         // The worker's connection died while the request was on its way: it never got all of it.
-        this.#intake.fail(entry, v, 502, 'Bad Gateway', `The worker of ${entry.host} went away before it received the request.`);
+        this.#intake.fail(
+          entry,
+          v,
+          502,
+          'Bad Gateway',
+          `The worker of ${entry.host} went away before it received the request.`,
+        );
       }
     });
   }
@@ -241,7 +253,8 @@ export class FpwEndpoint implements WorkerPool {
       this.#intake.fail(entry, v, 502, 'Bad Gateway', message);
     };
     const status = /^\d{3}$/.test(statusText.trim()) ? Number(statusText.trim()) : NaN;
-    if (!(status >= 200 && status <= 599)) return fail(`The worker of ${entry.host} sent an invalid status "${statusText}".`);
+    if (!(status >= 200 && status <= 599))
+      return fail(`The worker of ${entry.host} sent an invalid status "${statusText}".`);
     let headers: HeaderMap;
     try {
       headers = decodeHeaderJson(String(req.headers[FPW.header] ?? '{}'));
@@ -330,7 +343,8 @@ export class FpwEndpoint implements WorkerPool {
       entry.polls.splice(entry.polls.indexOf(poll), 1);
       this.releasePoll(poll);
     }
-    if (!hasWorkerOnline(entry, this.#ctx.opts.now())) this.#intake.failQueue(entry, `The tunnel of ${entry.host} is stopping.`);
+    if (!hasWorkerOnline(entry, this.#ctx.opts.now()))
+      this.#intake.failQueue(entry, `The tunnel of ${entry.host} is stopping.`);
   }
 
   /**

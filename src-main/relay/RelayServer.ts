@@ -4,14 +4,16 @@ import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { FPW } from '../protocol/fpw-codec.ts';
+import { HEARTBEAT_MS } from '../protocol/ws-tunnel.ts';
 import { normaliseHost } from '../protocol/host-words.ts';
 import { Admission } from './admission.ts';
 import { page, peerAddress, rawPage } from './answers.ts';
 import type { RelayContext, RelaySettings } from './context.ts';
 import { FpwEndpoint } from './FpwEndpoint.ts';
 import { MemoryHostRegistry, type HostRegistry } from './HostRegistry.ts';
-import { isLive, type HostEntry } from './state.ts';
-import { VisitorIntake } from './VisitorIntake.ts';
+import { isLive, type HostEntry, type Visitor } from './state.ts';
+import { VisitorIntake, type WorkerPool } from './VisitorIntake.ts';
+import { WsEndpoint } from './WsEndpoint.ts';
 
 export { newRequestId } from './FpwEndpoint.ts';
 
@@ -52,6 +54,8 @@ export interface RelayOptions {
   log?: (line: string) => void;
   /** Clock, for tests. @default Date.now */
   now?: () => number;
+  /** WebSocket workers: how often they are pinged; one silent for 2.5 times this is dropped. @default 10000 */
+  heartbeatMs?: number;
   /** Who owns which host. @default claims in this relay's memory ({@link MemoryHostRegistry}) */
   registry?: HostRegistry;
 }
@@ -68,6 +72,7 @@ export class RelayServer {
   readonly #hosts = new Map<string, HostEntry>();
   readonly #intake: VisitorIntake;
   readonly #fpw: FpwEndpoint;
+  readonly #ws: WsEndpoint;
   readonly #server: http.Server | https.Server;
   #sweep: NodeJS.Timeout | null = null;
   #closing = false;
@@ -87,6 +92,7 @@ export class RelayServer {
       maxBodyBytes: opts.maxBodyBytes ?? 100 * 1024 * 1024,
       maxHeaderBytes: opts.maxHeaderBytes ?? 32 * 1024,
       claimGraceMs: opts.claimGraceMs ?? 60_000,
+      heartbeatMs: opts.heartbeatMs ?? HEARTBEAT_MS,
       now: opts.now ?? Date.now,
     };
     this.#opts = { tls: opts.tls, log: opts.log, publicPort: opts.publicPort, publicScheme: opts.publicScheme };
@@ -102,9 +108,12 @@ export class RelayServer {
       log: (line) => this.#opts.log?.(line),
       publicUrl: (host) => this.publicUrl(host),
     };
-    this.#fpw = new FpwEndpoint(this.#ctx, new Admission(this.#ctx));
-    this.#intake = new VisitorIntake(this.#ctx, this.#fpw);
+    const admission = new Admission(this.#ctx);
+    this.#fpw = new FpwEndpoint(this.#ctx, admission);
+    this.#ws = new WsEndpoint(this.#ctx, admission);
+    this.#intake = new VisitorIntake(this.#ctx, new WorkerPools([this.#fpw, this.#ws]));
     this.#fpw.attach(this.#intake);
+    this.#ws.attach(this.#intake);
     const serverOpts: http.ServerOptions = {
       // fpw-header carries every header of a response in one header: the worker leg needs room.
       maxHeaderSize: 256 * 1024,
@@ -117,7 +126,10 @@ export class RelayServer {
       ? https.createServer({ ...serverOpts, cert: opts.tls.cert, key: opts.tls.key }, handler)
       : http.createServer(serverOpts, handler);
     this.#server.on('connection', () => (this.#connections += 1));
-    this.#server.on('upgrade', (req: IncomingMessage, socket: Duplex) => this.#refuseRaw(req, socket, 'upgrade'));
+    this.#server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+      if (this.#ws.isTunnel(req)) return this.#ws.upgrade(req, socket, head);
+      this.#refuseRaw(req, socket, 'upgrade');
+    });
     this.#server.on('connect', (req: IncomingMessage, socket: Duplex) => this.#refuseRaw(req, socket, 'connect'));
     this.#server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
       if (!socket.writable) {
@@ -197,6 +209,7 @@ export class RelayServer {
         this.#intake.fail(entry, v, 503, 'Service Unavailable', 'The relay shut down before the worker answered.');
       for (const poll of entry.polls.splice(0)) this.#fpw.releasePoll(poll);
     }
+    this.#ws.closeAll();
     this.#server.closeIdleConnections();
     setTimeout(() => this.#server.closeAllConnections(), 200).unref();
     await closed;
@@ -233,7 +246,11 @@ export class RelayServer {
     const body = Buffer.from(
       JSON.stringify({ ok: true, domain: this.#ctx.domain, hosts: this.#hosts.size, connections: this.#connections }),
     );
-    res.writeHead(200, { 'content-type': 'application/json', 'content-length': body.length, 'cache-control': 'no-store' });
+    res.writeHead(200, {
+      'content-type': 'application/json',
+      'content-length': body.length,
+      'cache-control': 'no-store',
+    });
     res.end(body);
   }
 
@@ -270,5 +287,33 @@ export class RelayServer {
       this.#ctx.log(`${new Date().toISOString()} release ${host} (no worker for ${Math.round(grace / 1000)} s)`);
     }
     await this.#ctx.registry.renew(live).catch(() => undefined);
+  }
+}
+
+/**
+ * The worker endpoints together, as intake sees them: a host may have workers of both kinds, and
+ * visitors take turns among the kinds that have room.
+ */
+class WorkerPools implements WorkerPool {
+  readonly #pools: readonly WorkerPool[];
+  readonly #turn = new WeakMap<HostEntry, number>();
+
+  constructor(pools: readonly WorkerPool[]) {
+    this.#pools = pools;
+  }
+
+  hasFree(entry: HostEntry): boolean {
+    return this.#pools.some((p) => p.hasFree(entry));
+  }
+
+  dispatch(entry: HostEntry, v: Visitor): void {
+    const turn = this.#turn.get(entry) ?? 0;
+    for (let i = 0; i < this.#pools.length; i++) {
+      const pool = this.#pools[(turn + i) % this.#pools.length]!;
+      if (!pool.hasFree(entry)) continue;
+      this.#turn.set(entry, turn + i + 1);
+      pool.dispatch(entry, v);
+      return;
+    }
   }
 }

@@ -74,7 +74,12 @@ export class VisitorIntake {
       }
     }
     if (headBytes(req) > opts.maxHeaderBytes) {
-      return page(res, 431, 'Request Header Fields Too Large', `The request's headers exceed ${opts.maxHeaderBytes} bytes.`);
+      return page(
+        res,
+        431,
+        'Request Header Fields Too Large',
+        `The request's headers exceed ${opts.maxHeaderBytes} bytes.`,
+      );
     }
     const length = req.headers['content-length'];
     if (length !== undefined && Number(length) > opts.maxBodyBytes) {
@@ -128,9 +133,15 @@ export class VisitorIntake {
       );
     }
     if (entry.queue.length >= opts.queueLimit) {
-      return page(res, 503, 'Service Unavailable', `${entry.host} is busy: ${opts.queueLimit} requests are already waiting.`, {
-        'retry-after': '2',
-      });
+      return page(
+        res,
+        503,
+        'Service Unavailable',
+        `${entry.host} is busy: ${opts.queueLimit} requests are already waiting.`,
+        {
+          'retry-after': '2',
+        },
+      );
     }
     v.timer = setTimeout(() => {
       this.fail(

@@ -38,7 +38,8 @@ export class Admission {
   check(rawHost: string, token: string): { host: string } | Refusal {
     const ctx = this.#ctx;
     const host = normaliseHost(rawHost);
-    if (!isValidHostName(host)) return { status: 400, title: 'Bad Request', message: `"${rawHost}" is not a host name.` };
+    if (!isValidHostName(host))
+      return { status: 400, title: 'Bad Request', message: `"${rawHost}" is not a host name.` };
     if (ctx.domain && host !== ctx.domain && !host.endsWith(`.${ctx.domain}`)) {
       return {
         status: 403,

@@ -13,6 +13,7 @@ export interface RelaySettings {
   maxBodyBytes: number;
   maxHeaderBytes: number;
   claimGraceMs: number;
+  heartbeatMs: number;
   now: () => number;
 }
 

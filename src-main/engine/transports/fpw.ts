@@ -4,13 +4,7 @@ import { Agent, EnvHttpProxyAgent, type Dispatcher } from 'undici';
 import { bodyText, dispatchRequest, drain, type DispatchResponse } from '../dispatch.ts';
 import { Backoff } from '../backoff.ts';
 import type { RequestBody } from '../undici-body.ts';
-import {
-  FPW,
-  FPW_USER_AGENT,
-  encodeHeaderJson,
-  firstValue,
-  parsePollAnswer,
-} from '../../protocol/fpw-codec.ts';
+import { FPW, FPW_USER_AGENT, encodeHeaderJson, firstValue, parsePollAnswer } from '../../protocol/fpw-codec.ts';
 import type { Reply, RequestHandler, Transport } from './transport.ts';
 
 export type { PhaseState, TunnelPhase } from '../shapes.ts';
@@ -466,7 +460,10 @@ export class FpwTransport implements Transport {
   }
 
   /** Any other status: a refusal of the claim (final), or a relay that cannot serve now (back off). */
-  async #afterRelayStatus(sent: PreparedReply | null, res: DispatchResponse): Promise<PreparedReply | null | typeof DONE> {
+  async #afterRelayStatus(
+    sent: PreparedReply | null,
+    res: DispatchResponse,
+  ): Promise<PreparedReply | null | typeof DONE> {
     const status = res.statusCode;
     const text = await bodyText(res.body);
     if (REFUSED.has(status)) {

@@ -3,6 +3,7 @@ import type { Backoff } from '../backoff.ts';
 import type { Profile } from '../profile.ts';
 import type { PhaseState } from '../shapes.ts';
 import { FpwTransport } from './fpw.ts';
+import { WsTransport } from './ws.ts';
 import type { RequestHandler, Transport } from './transport.ts';
 
 export type { Reply, RequestHandler, Transport } from './transport.ts';
@@ -16,6 +17,8 @@ export interface TransportTuning {
   heldAfterMs?: number;
   /** Replies up to this size are kept for a re-send. */
   resendCapBytes?: number;
+  /** WebSocket transport: silence from the relay after which the connection is taken for dead. */
+  deadAfterMs?: number;
 }
 
 /** What a tunnel gives the transport it asks for. */
@@ -31,18 +34,29 @@ export interface TransportSetup {
 /** Makes the transport of a tunnel. */
 export type TransportFactory = (setup: TransportSetup) => Transport;
 
-/** The transport a profile's relay speaks: the FPW long-poll (`relay.kind: 'fpw'`). */
+/** The transport a profile's relay speaks: FPW long-polls (`relay.kind: 'fpw'`) or one WebSocket (`'ws'`). */
 export const createTransport: TransportFactory = ({ profile, handler, onPhase, rulesDigest, tuning = {} }) =>
-  new FpwTransport({
-    relayUrl: profile.relay.url,
-    host: profile.relay.host,
-    token: profile.relay.token,
-    rulesDigest,
-    workers: profile.workers,
-    handler,
-    onPhase,
-    ...(tuning.dispatcher ? { dispatcher: tuning.dispatcher } : {}),
-    ...(tuning.backoff ? { backoff: tuning.backoff } : {}),
-    ...(tuning.heldAfterMs !== undefined ? { heldAfterMs: tuning.heldAfterMs } : {}),
-    ...(tuning.resendCapBytes !== undefined ? { resendCapBytes: tuning.resendCapBytes } : {}),
-  });
+  profile.relay.kind === 'ws'
+    ? new WsTransport({
+        relayUrl: profile.relay.url,
+        host: profile.relay.host,
+        token: profile.relay.token,
+        rulesDigest,
+        handler,
+        onPhase,
+        ...(tuning.backoff ? { backoff: tuning.backoff } : {}),
+        ...(tuning.deadAfterMs !== undefined ? { deadAfterMs: tuning.deadAfterMs } : {}),
+      })
+    : new FpwTransport({
+        relayUrl: profile.relay.url,
+        host: profile.relay.host,
+        token: profile.relay.token,
+        rulesDigest,
+        workers: profile.workers,
+        handler,
+        onPhase,
+        ...(tuning.dispatcher ? { dispatcher: tuning.dispatcher } : {}),
+        ...(tuning.backoff ? { backoff: tuning.backoff } : {}),
+        ...(tuning.heldAfterMs !== undefined ? { heldAfterMs: tuning.heldAfterMs } : {}),
+        ...(tuning.resendCapBytes !== undefined ? { resendCapBytes: tuning.resendCapBytes } : {}),
+      });

@@ -22,6 +22,8 @@ export interface Transport {
 /** What the worker sends back for one visitor request. */
 export interface Reply {
   status: number;
+  /** The upstream's reason phrase, when it had its own (`I am a teapot`); transports that can carry it do. */
+  reason?: string;
   /** Response headers, hop-by-hop and framing headers already removed (content-length only for HEAD/304). */
   headers: HeaderMap;
   /** The body: whole (a Buffer, or its chunks in order) or streamed. */
@@ -48,4 +50,3 @@ export interface RequestHandler {
   /** Cuts short the upstream requests still running (the stop's grace period is over). */
   cancel?(): void;
 }
-

@@ -1,3 +1,4 @@
+import { STATUS_CODES } from 'node:http';
 import { Pool, type Dispatcher } from 'undici';
 import { dispatchRequest, type DispatchResponse } from '../dispatch.ts';
 import type { RequestBody } from '../undici-body.ts';
@@ -97,8 +98,11 @@ export class HttpUpstream implements Upstream {
       const value = res.headers[name];
       if (value !== undefined) out[name] = value;
     }
+    // Only a phrase of the upstream's own is kept (`418 I am a teapot`): the standard one goes without saying.
+    const reason = res.statusText && res.statusText !== STATUS_CODES[res.statusCode] ? { reason: res.statusText } : {};
     return {
       status: res.statusCode,
+      ...reason,
       headers: out,
       body: res.body ?? EMPTY,
       bodyLength: length !== undefined && /^\d+$/.test(length) ? Number(length) : null,

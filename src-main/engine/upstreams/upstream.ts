@@ -23,6 +23,8 @@ export interface UpstreamRequest {
 /** The upstream's answer. */
 export interface UpstreamResponse {
   status: number;
+  /** The upstream's own reason phrase, when it was not the standard one. */
+  reason?: string;
   /** Response headers (lower-case names, repeats as arrays). */
   headers: HeaderMap;
   /** The response body: whole when it was small, else a stream. */

@@ -1,0 +1,384 @@
+import http2, { type ClientHttp2Session, type ClientHttp2Stream, type IncomingHttpHeaders } from 'node:http2';
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer, createWebSocketStream, type WebSocket } from 'ws';
+import {
+  FPW,
+  FpwProtocolError,
+  decodeHeaderJson,
+  encodeHeaderJson,
+  firstValue,
+  headerListFromMap,
+  stripHopByHop,
+  type HeaderMap,
+} from '../protocol/fpw-codec.ts';
+import { TUNNEL, WS_TUNNEL_PATH } from '../protocol/ws-tunnel.ts';
+import { Admission, isRefusal, type Refusal } from './admission.ts';
+import { formatBytes, rawPage } from './answers.ts';
+import type { RelayContext } from './context.ts';
+import { newRequestId } from './FpwEndpoint.ts';
+import { hasWorkerOnline, release, type HostEntry, type Visitor, type Worker, type WorkerSession } from './state.ts';
+import type { VisitorIntake, WorkerPool } from './VisitorIntake.ts';
+
+/** Streams one session carries at once, at most (HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS on the worker). */
+const STREAM_WINDOW_BYTES = 1024 * 1024;
+const SESSION_WINDOW_BYTES = 16 * 1024 * 1024;
+
+/** One worker's WebSocket, with HTTP/2 over it, the relay as the client. */
+interface Session extends WorkerSession {
+  entry: HostEntry;
+  ws: WebSocket;
+  h2: ClientHttp2Session;
+  /** The worker said it is stopping (HTTP/2 GOAWAY): no new streams. */
+  leaving: boolean;
+  visitors: Set<Visitor>;
+}
+
+/**
+ * The endpoint of Porthole's WebSocket transport: a worker's WebSocket is admitted as a FPW poll is
+ * (the same claims, tokens, domain and rules, checked before the upgrade completes), then each
+ * visitor request is one HTTP/2 stream to that worker, its body streaming both ways with HTTP/2's
+ * flow control, so a slow download does not stall the others.
+ */
+export class WsEndpoint implements WorkerPool {
+  readonly #ctx: RelayContext;
+  readonly #admission: Admission;
+  #intake!: VisitorIntake;
+  readonly #wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload: 64 * 1024 * 1024 });
+  /** Public URLs for the upgrade responses being written, by request. */
+  readonly #publicUrls = new WeakMap<IncomingMessage, string>();
+  readonly #sessions = new Set<Session>();
+
+  constructor(ctx: RelayContext, admission: Admission) {
+    this.#ctx = ctx;
+    this.#admission = admission;
+    // The worker learns its public URL from the answer to its upgrade, as an FPW worker does from a poll.
+    this.#wss.on('headers', (headers: string[], req: IncomingMessage) => {
+      const url = this.#publicUrls.get(req);
+      if (url) headers.push(`${FPW.publicUrl}: ${url}`);
+    });
+  }
+
+  attach(intake: VisitorIntake): void {
+    this.#intake = intake;
+  }
+
+  /** True for an upgrade request to the tunnel path. */
+  isTunnel(req: IncomingMessage): boolean {
+    const path = (req.url ?? '').split('?')[0];
+    return path === WS_TUNNEL_PATH && /websocket/i.test(String(req.headers.upgrade ?? ''));
+  }
+
+  hasFree(entry: HostEntry): boolean {
+    return entry.sessions.some((s) => !(s as Session).leaving);
+  }
+
+  /** Takes a worker's WebSocket: admitted like an FPW poll, refused with the same pages. */
+  upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    socket.on('error', () => undefined);
+    const refuse = (r: Refusal): void => rawPage(socket, r.status, r.title, r.message);
+    const rawHost = firstValue(req.headers[FPW.host]);
+    const token = firstValue(req.headers[FPW.token]);
+    if (rawHost === undefined || token === undefined) {
+      return refuse({ status: 400, title: 'Bad Request', message: 'A tunnel must carry fpw-host and fpw-token.' });
+    }
+    if (this.#ctx.closing()) {
+      return refuse({ status: 503, title: 'Service Unavailable', message: 'The relay is shutting down.' });
+    }
+    const checked = this.#admission.check(rawHost, token);
+    if (isRefusal(checked)) return refuse(checked);
+    const admit = (entry: HostEntry): void => {
+      const worker = this.#admission.join(entry, {
+        rawHost,
+        token,
+        workerId: firstValue(req.headers[FPW.worker]) ?? '',
+        rules: firstValue(req.headers[FPW.rules]) ?? '',
+        socket: req.socket,
+      });
+      if (isRefusal(worker)) return refuse(worker);
+      this.#publicUrls.set(req, this.#ctx.publicUrl(entry.host));
+      this.#wss.handleUpgrade(req, socket, head, (ws) => this.#open(entry, worker, ws));
+    };
+    const entry = this.#ctx.hosts.get(checked.host);
+    if (entry) return admit(entry);
+    void this.#admission.claim(checked.host, token, req.socket).then((claimed) => {
+      if (socket.destroyed) return;
+      if (isRefusal(claimed)) return refuse(claimed);
+      admit(claimed);
+    });
+  }
+
+  #open(entry: HostEntry, worker: Worker, ws: WebSocket): void {
+    const duplex = createWebSocketStream(ws);
+    duplex.on('error', () => undefined);
+    const h2 = http2.connect('http://porthole.tunnel', {
+      createConnection: () => duplex,
+      settings: { initialWindowSize: STREAM_WINDOW_BYTES, enablePush: false },
+      // fpw-header JSON of every header in one header: room as on the FPW leg.
+      maxHeaderListPairs: 256,
+      maxSendHeaderBlockLength: 256 * 1024,
+    });
+    h2.on('error', () => undefined);
+    h2.on('connect', () => h2.setLocalWindowSize(SESSION_WINDOW_BYTES));
+    const session: Session = { entry, worker, ws, h2, streams: 0, leaving: false, visitors: new Set() };
+    this.#sessions.add(session);
+    entry.sessions.push(session);
+    this.#ctx.log(`${new Date().toISOString()} worker of ${entry.host} connected over WebSocket`);
+    // Visitors that waited for a free worker take this one.
+    while (entry.queue.length && !session.leaving) this.dispatch(entry, entry.queue[0]!);
+    // The worker stops: no new visitors go to it; those it has get the grace period.
+    h2.on('goaway', () => this.#leaving(session));
+    let lastPong = this.#ctx.opts.now();
+    ws.on('pong', () => (lastPong = this.#ctx.opts.now()));
+    // Any frame from the worker shows it is alive as well as a pong does.
+    ws.on('message', () => (lastPong = this.#ctx.opts.now()));
+    const every = this.#ctx.opts.heartbeatMs;
+    const heartbeat = setInterval(() => {
+      if (this.#ctx.opts.now() - lastPong > every * 2.5) {
+        this.#ctx.log(`${new Date().toISOString()} worker of ${entry.host} went silent: connection closed`);
+        ws.terminate();
+        return;
+      }
+      ws.ping();
+    }, every);
+    heartbeat.unref();
+    ws.once('close', () => {
+      clearInterval(heartbeat);
+      this.#sessions.delete(session);
+      const i = entry.sessions.indexOf(session);
+      if (i !== -1) entry.sessions.splice(i, 1);
+      worker.lastSeen = this.#ctx.opts.now();
+      h2.destroy();
+      // Whatever it had taken will never be answered: its visitors hear so now, not at a timeout.
+      for (const v of [...session.visitors]) {
+        this.#intake.fail(entry, v, 502, 'Bad Gateway', `The worker of ${entry.host} went away before it answered.`);
+      }
+      if (!hasWorkerOnline(entry, this.#ctx.opts.now())) {
+        const stopping = session.leaving ? 'is stopping' : 'went away';
+        this.#intake.failQueue(entry, `The tunnel of ${entry.host} ${stopping}.`);
+      }
+    });
+  }
+
+  #leaving(session: Session): void {
+    if (session.leaving) return;
+    session.leaving = true;
+    session.worker.leaving = true;
+    const { entry } = session;
+    this.#ctx.log(`${new Date().toISOString()} worker of ${entry.host} is stopping`);
+    if (!hasWorkerOnline(entry, this.#ctx.opts.now()))
+      this.#intake.failQueue(entry, `The tunnel of ${entry.host} is stopping.`);
+  }
+
+  /** Sends a visitor request to a worker as one HTTP/2 stream, and its answer back. */
+  dispatch(entry: HostEntry, v: Visitor): void {
+    const { opts } = this.#ctx;
+    const sessions = entry.sessions.filter((s) => !(s as Session).leaving) as Session[];
+    const session = sessions.reduce((a, b) => (b.streams < a.streams ? b : a));
+    if (v.timer) clearTimeout(v.timer);
+    const q = entry.queue.indexOf(v);
+    if (q !== -1) entry.queue.splice(q, 1);
+    const id = newRequestId();
+    v.id = id;
+    v.worker = session.worker;
+    entry.pending.set(id, v);
+    session.visitors.add(v);
+    session.streams += 1;
+
+    const { req, res } = v;
+    const json: HeaderMap = Object.create(null) as HeaderMap;
+    for (let i = 0; i + 1 < req.rawHeaders.length; i += 2) {
+      const name = req.rawHeaders[i]!.toLowerCase();
+      if (name.startsWith('fpw-') || name === 'x-forwarded-for') continue;
+      const value = req.rawHeaders[i + 1]!;
+      const existing = json[name];
+      if (existing === undefined) json[name] = value;
+      else if (Array.isArray(existing)) existing.push(value);
+      else json[name] = [existing, value];
+    }
+    const length = req.headers['content-length'];
+    const chunked = req.headers['transfer-encoding'] !== undefined;
+    const prefix = v.prefix;
+    const empty = prefix ? prefix.complete && prefix.size === 0 : !chunked && (length === undefined || length === '0');
+    let stream: ClientHttp2Stream;
+    try {
+      stream = session.h2.request(
+        {
+          ':method': req.method ?? 'GET',
+          ':path': originForm(req.url ?? '/'),
+          ':authority': entry.host,
+          [TUNNEL.ip]: v.ip,
+          [TUNNEL.chain]: v.chain,
+          [TUNNEL.headers]: encodeHeaderJson(json),
+        },
+        { endStream: empty },
+      );
+    } catch (err) {
+      this.#done(session, v);
+      this.#intake.fail(
+        entry,
+        v,
+        502,
+        'Bad Gateway',
+        `The request could not be sent to the worker of ${entry.host}: ${(err as Error).message}`,
+      );
+      return;
+    }
+    stream.on('error', () => undefined);
+    let answered = false;
+    v.timer = setTimeout(() => {
+      this.#intake.fail(
+        entry,
+        v,
+        504,
+        'Gateway Timeout',
+        `The worker of ${entry.host} did not answer within ${Math.round(opts.replyTimeoutMs / 1000)} s.`,
+      );
+      stream.close(http2.constants.NGHTTP2_CANCEL);
+    }, opts.replyTimeoutMs);
+    // The visitor went away: the worker stops working for it.
+    res.once('close', () => {
+      if (!res.writableFinished && !stream.closed) stream.close(http2.constants.NGHTTP2_CANCEL);
+    });
+    stream.once('close', () => {
+      this.#done(session, v);
+      if (!answered) {
+        this.#intake.fail(entry, v, 502, 'Bad Gateway', `The worker of ${entry.host} went away before it answered.`);
+      }
+    });
+    stream.once('response', (headers) => {
+      answered = true;
+      this.#deliver(entry, v, stream, headers);
+    });
+    if (!empty) this.#sendBody(entry, v, stream);
+  }
+
+  /** Streams the visitor's body into the stream, within the relay's body limit. */
+  #sendBody(entry: HostEntry, v: Visitor, stream: ClientHttp2Stream): void {
+    const { req } = v;
+    const max = this.#ctx.opts.maxBodyBytes;
+    const prefix = v.prefix;
+    let received = prefix?.size ?? 0;
+    if (prefix) {
+      for (const chunk of prefix.chunks) stream.write(chunk);
+      if (prefix.complete) {
+        stream.end();
+        return;
+      }
+    }
+    const onData = (chunk: Buffer): void => {
+      received += chunk.length;
+      if (received > max) {
+        req.off('data', onData);
+        stream.close(http2.constants.NGHTTP2_CANCEL);
+        this.#intake.fail(entry, v, 413, 'Content Too Large', `The request body exceeds ${formatBytes(max)}.`);
+        return;
+      }
+      if (stream.destroyed) return;
+      if (!stream.write(chunk)) req.pause();
+    };
+    stream.on('drain', () => req.resume());
+    req.on('data', onData);
+    req.once('end', () => {
+      if (!stream.destroyed) stream.end();
+    });
+    req.once('close', () => {
+      if (!req.complete && !stream.closed) stream.close(http2.constants.NGHTTP2_CANCEL);
+    });
+    if (prefix || req.isPaused()) req.resume();
+  }
+
+  /** The worker's answer: status, headers and body to the visitor; false when it could not be passed on. */
+  #deliver(entry: HostEntry, v: Visitor, stream: ClientHttp2Stream, head: IncomingHttpHeaders): boolean {
+    const { res } = v;
+    const status = Number(head[':status']);
+    let headers: HeaderMap;
+    try {
+      headers = decodeHeaderJson(firstValue(head[TUNNEL.headers]) ?? '{}');
+    } catch (err) {
+      stream.close(http2.constants.NGHTTP2_CANCEL);
+      this.#intake.fail(
+        entry,
+        v,
+        502,
+        'Bad Gateway',
+        `The worker of ${entry.host} sent unreadable headers: ${(err as FpwProtocolError).message}`,
+      );
+      return false;
+    }
+    if (v.done || res.destroyed) {
+      stream.close(http2.constants.NGHTTP2_CANCEL);
+      return false;
+    }
+    const bodyless = v.req.method === 'HEAD' || status === 204 || status === 304;
+    const clean = stripHopByHop(headers, { dropContentLength: !bodyless });
+    if (status === 204) delete clean['content-length'];
+    try {
+      for (const [name, value] of headerListFromMap(clean)) res.appendHeader(name, value);
+      const length = firstValue(head[TUNNEL.length]);
+      if (!bodyless && length !== undefined && /^\d+$/.test(length)) res.setHeader('content-length', length);
+      res.statusCode = status;
+      const reason = firstValue(head[TUNNEL.reason]);
+      // The upstream's own words (`418 I am a teapot`), which only this transport carries.
+      if (reason && /^[\t\x20-\x7e\x80-\xff]*$/.test(reason)) res.statusMessage = reason;
+    } catch (err) {
+      for (const name of res.getHeaderNames()) res.removeHeader(name);
+      stream.close(http2.constants.NGHTTP2_CANCEL);
+      this.#intake.fail(
+        entry,
+        v,
+        502,
+        'Bad Gateway',
+        `The worker of ${entry.host} sent a header this relay cannot pass on: ${(err as Error).message}`,
+      );
+      return false;
+    }
+    // Answered now: nothing else may answer it (its timer, the queue, the session closing).
+    release(entry, v);
+    let bytes = 0;
+    stream.on('data', (chunk: Buffer) => {
+      bytes += chunk.length;
+      if (bodyless || res.destroyed) return;
+      v.bytesOut += chunk.length;
+      if (!res.write(chunk)) stream.pause();
+    });
+    res.on('drain', () => stream.resume());
+    // Ended cleanly, and as long as announced: the visitor's answer is whole. A stream the worker
+    // reset (its upstream broke off) can still end its readable side: the visitor's connection is cut,
+    // never a truncated body passed off as whole.
+    const announced = bodyless ? null : firstValue(head[TUNNEL.length]);
+    stream.once('close', () => {
+      const whole =
+        stream.rstCode === http2.constants.NGHTTP2_NO_ERROR &&
+        stream.readableEnded &&
+        (announced === undefined || announced === null || bytes === Number(announced));
+      if (whole) res.end();
+      else res.destroy();
+    });
+    res.once('close', () => {
+      if (!res.writableFinished) stream.resume();
+    });
+    return true;
+  }
+
+  #done(session: Session, v: Visitor): void {
+    if (!session.visitors.delete(v)) return;
+    session.streams -= 1;
+  }
+
+  /** Closes every worker's WebSocket (the relay is closing). */
+  closeAll(): void {
+    for (const s of this.#sessions) s.ws.close(1001, 'relay shutting down');
+  }
+}
+
+/** The path and query of a request target, as HTTP/2's `:path` wants it. */
+function originForm(target: string): string {
+  if (target.startsWith('/') || target === '*') return target;
+  try {
+    const u = new URL(target);
+    return u.pathname + u.search;
+  } catch {
+    return '/';
+  }
+}
