@@ -16,17 +16,19 @@ if (tooOld) {
   process.exit(1);
 }
 
-// A young generation of 4 MiB semi-spaces instead of V8's default (up to 32 MiB on 64-bit). Measured
-// by npm run bench: large bodies move about 50 % faster (socket buffers are freed by scavenges
-// instead of piling up for full collections), the p99 at one connection after a large-body run falls
-// from 10-19 ms to about 4.5 ms, and RSS at the end of the run is 50-90 MiB lower; small bodies cost
-// 0-15 % more CPU (within the machine's noise). V8 sizes its heap when it starts, so the flag must be
+// A young generation of 1 MiB semi-spaces instead of V8's default (up to 32 MiB on 64-bit). Socket
+// buffers are freed by scavenges, and V8 scavenges when the young generation fills with the small
+// objects that hold them: the smaller it is, the sooner they go, instead of piling up until 64 MiB of
+// them force a full collection. Measured: a 256 MiB download over the WebSocket transport grew the
+// worker by 65-85 MiB with 4 MiB semi-spaces and by 24-35 MiB with 1 MiB; npm run bench ran the same
+// within its noise, and RSS at its end was 20-45 MiB lower. (4 MiB had been chosen against V8's
+// default: large bodies about 50 % faster, RSS 50-90 MiB lower.) V8 sizes its heap when it starts, so the flag must be
 // on the command line: the command runs itself again with it (execve keeps the process id, stdio and
 // signals). Not when the user chose a size (on the command line or in NODE_OPTIONS), nor where running
 // twice would show: under a debugger (--inspect*), with preloaded modules (--require, --import), when
 // started by fork() with an IPC channel (which does not survive execve), or with PORTHOLE_NO_REEXEC
 // set; and not where there is no execve (Windows).
-const YOUNG_GENERATION = '--max-semi-space-size=4';
+const YOUNG_GENERATION = '--max-semi-space-size=1';
 const flags = [...process.execArgv, ...(process.env.NODE_OPTIONS ?? '').split(/\s+/)];
 const chosen = flags.some((f) => f.startsWith('--max-semi-space-size'));
 const visible =

@@ -1,7 +1,8 @@
 import http2, { type ClientHttp2Session, type ClientHttp2Stream, type IncomingHttpHeaders } from 'node:http2';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { WebSocketServer, createWebSocketStream, type WebSocket } from 'ws';
+import type { Socket } from 'node:net';
+import { WebSocketServer, type WebSocket } from 'ws';
 import {
   FPW,
   FpwProtocolError,
@@ -13,6 +14,7 @@ import {
   type HeaderMap,
 } from '../protocol/fpw-codec.ts';
 import { TUNNEL, WS_TUNNEL_PATH } from '../protocol/ws-tunnel.ts';
+import { tunnelStream } from '../protocol/ws-stream.ts';
 import { Admission, isRefusal, type Refusal } from './admission.ts';
 import { formatBytes, rawPage } from './answers.ts';
 import type { RelayContext } from './context.ts';
@@ -97,7 +99,7 @@ export class WsEndpoint implements WorkerPool {
       });
       if (isRefusal(worker)) return refuse(worker);
       this.#publicUrls.set(req, this.#ctx.publicUrl(entry.host));
-      this.#wss.handleUpgrade(req, socket, head, (ws) => this.#open(entry, worker, ws));
+      this.#wss.handleUpgrade(req, socket, head, (ws) => this.#open(entry, worker, ws, socket as Socket));
     };
     const entry = this.#ctx.hosts.get(checked.host);
     if (entry) return admit(entry);
@@ -108,8 +110,8 @@ export class WsEndpoint implements WorkerPool {
     });
   }
 
-  #open(entry: HostEntry, worker: Worker, ws: WebSocket): void {
-    const duplex = createWebSocketStream(ws);
+  #open(entry: HostEntry, worker: Worker, ws: WebSocket, socket: Socket): void {
+    const duplex = tunnelStream(ws, socket, { masked: false });
     duplex.on('error', () => undefined);
     const h2 = http2.connect('http://porthole.tunnel', {
       createConnection: () => duplex,

@@ -19,13 +19,14 @@ const { values } = parseArgs({
     tool: { type: 'string' },
     target: { type: 'string', default: '127.0.0.1' },
     only: { type: 'string' },
+    transports: { type: 'string', default: 'fpw,ws' },
     'node-flags': { type: 'string', default: '' },
     help: { type: 'boolean' },
   },
 });
 if (values.help) {
   process.stdout.write(
-    `Usage: npm run bench -- [--duration SEC] [--connections N] [--workers N] [--tool wrk|autocannon] [--only small|big|p99]\n`,
+    `Usage: npm run bench -- [--duration SEC] [--connections N] [--workers N] [--tool wrk|autocannon] [--only small|big|p99] [--transports fpw,ws]\n`,
   );
   process.exit(0);
 }
@@ -163,9 +164,11 @@ async function drive(url: string, host: string, conns: number): Promise<Load> {
   };
 }
 
+type Transport = 'fpw' | 'ws';
+
 interface Row {
   name: string;
-  path: 'direct' | 'fpw';
+  path: 'direct' | Transport;
   load: Load;
   direct?: Load;
   relayCpuUsPerReq?: number;
@@ -186,24 +189,31 @@ async function main(): Promise<void> {
   const upPort = Number(up.match[1]);
   const relay = await start([BIN, 'relay', '--port', '0', '--bind', bindTo], /Listening on (http:\/\/\S+)/);
   const relayUrl = relay.match[1]!;
-  const host = 'bench.test';
-  const worker = await start(
-    [
-      BIN,
-      'http',
-      `http://${bindTo}:${upPort}`,
-      '--relay',
-      `${relayUrl}/`,
-      '--host',
-      host,
-      '--token',
-      'bench',
-      '--workers',
-      String(workers),
-      '--json',
-    ],
-    /"event":"online"/,
-  );
+  // One worker per transport, each with its own host on the same relay; only the one driven is busy.
+  const transports = values.transports!.split(',').filter((t): t is Transport => t === 'fpw' || t === 'ws');
+  const tunnels: Array<{ transport: Transport; host: string; proc: ChildProcess }> = [];
+  for (const transport of transports) {
+    const host = `bench-${transport}.test`;
+    const relayArg = transport === 'ws' ? `${relayUrl.replace(/^http/, 'ws')}/` : `${relayUrl}/`;
+    const worker = await start(
+      [
+        BIN,
+        'http',
+        `http://${bindTo}:${upPort}`,
+        '--relay',
+        relayArg,
+        '--host',
+        host,
+        '--token',
+        'bench',
+        '--workers',
+        String(workers),
+        '--json',
+      ],
+      /"event":"online"/,
+    );
+    tunnels.push({ transport, host, proc: worker.proc });
+  }
   process.stdout.write(
     `bench: ${tool}${tool === 'autocannon' ? ' (wrk is not installed)' : ''}, ${duration} s per run, ${workers} workers, node ${process.version}\n`,
   );
@@ -218,28 +228,30 @@ async function main(): Promise<void> {
   for (const s of scenarios) {
     const direct = await drive(`http://${bindTo}:${upPort}${s.path}`, `${bindTo}:${upPort}`, s.conns);
     rows.push({ name: s.name, path: 'direct', load: direct });
-    const r0 = usage(relay.proc.pid!);
-    const w0 = usage(worker.proc.pid!);
-    const relayConns0 = (await json(`${relayUrl}/healthz`)).connections!;
-    const upConns0 = (await json(`http://${bindTo}:${upPort}/stats`)).connections!;
-    const load = await drive(`${relayUrl}${s.path}`, host, s.conns);
-    const r1 = usage(relay.proc.pid!);
-    const w1 = usage(worker.proc.pid!);
-    // -1 each: the stats requests themselves.
-    const relayConns = (await json(`${relayUrl}/healthz`)).connections! - relayConns0 - 1 - s.conns;
-    const upConns = (await json(`http://${bindTo}:${upPort}/stats`)).connections! - upConns0 - 1;
-    rows.push({
-      name: s.name,
-      path: 'fpw',
-      load,
-      direct,
-      relayCpuUsPerReq: (r1.cpuUs - r0.cpuUs) / load.requests,
-      workerCpuUsPerReq: (w1.cpuUs - w0.cpuUs) / load.requests,
-      newConnsPerReq: (Math.max(0, relayConns) + Math.max(0, upConns)) / load.requests,
-    });
+    for (const t of tunnels) {
+      const r0 = usage(relay.proc.pid!);
+      const w0 = usage(t.proc.pid!);
+      const relayConns0 = (await json(`${relayUrl}/healthz`)).connections!;
+      const upConns0 = (await json(`http://${bindTo}:${upPort}/stats`)).connections!;
+      const load = await drive(`${relayUrl}${s.path}`, t.host, s.conns);
+      const r1 = usage(relay.proc.pid!);
+      const w1 = usage(t.proc.pid!);
+      // -1 each: the stats requests themselves.
+      const relayConns = (await json(`${relayUrl}/healthz`)).connections! - relayConns0 - 1 - s.conns;
+      const upConns = (await json(`http://${bindTo}:${upPort}/stats`)).connections! - upConns0 - 1;
+      rows.push({
+        name: s.name,
+        path: t.transport,
+        load,
+        direct,
+        relayCpuUsPerReq: (r1.cpuUs - r0.cpuUs) / load.requests,
+        workerCpuUsPerReq: (w1.cpuUs - w0.cpuUs) / load.requests,
+        newConnsPerReq: (Math.max(0, relayConns) + Math.max(0, upConns)) / load.requests,
+      });
+    }
   }
   const relayMem = usage(relay.proc.pid!);
-  const workerMem = usage(worker.proc.pid!);
+  const workerMem = tunnels.map((t) => ({ transport: t.transport, ...usage(t.proc.pid!) }));
 
   const f = (n: number | undefined, d = 1): string => (n === undefined || Number.isNaN(n) ? '-' : n.toFixed(d));
   const header = [
@@ -278,7 +290,9 @@ async function main(): Promise<void> {
     `\n${row(header)}\n| ${widths.map((w) => '-'.repeat(w)).join(' | ')} |\n${lines.map(row).join('\n')}\n`,
   );
   process.stdout.write(
-    `\nRSS at the end of the run (peak): relay ${f(relayMem.rssMiB)} MiB (${f(relayMem.peakMiB)}), worker ${f(workerMem.rssMiB)} MiB (${f(workerMem.peakMiB)})\n`,
+    `\nRSS at the end of the run (peak): relay ${f(relayMem.rssMiB)} MiB (${f(relayMem.peakMiB)}), ${workerMem
+      .map((w) => `${w.transport} worker ${f(w.rssMiB)} MiB (${f(w.peakMiB)})`)
+      .join(', ')}\n`,
   );
   if (complaints.size) process.stdout.write(`\nwarnings and errors on stderr:\n${[...complaints].join('\n')}\n`);
   if (existsSync('/proc/cpuinfo')) {

@@ -21,7 +21,7 @@ import { DEAD_AFTER_MS, HEARTBEAT_MS, TUNNEL, tunnelUrl } from '../../protocol/w
 import { Backoff } from '../backoff.ts';
 import type { PhaseState } from '../shapes.ts';
 import type { Reply, RequestHandler, Transport } from './transport.ts';
-import { tunnelStream } from './ws-stream.ts';
+import { tunnelStream } from '../../protocol/ws-stream.ts';
 
 export interface WsTransportOptions {
   /** The relay's `ws://` or `wss://` URL (the tunnel path is added when it names none). */
@@ -219,7 +219,7 @@ export class WsTransport implements Transport {
 
   /** HTTP/2 over the WebSocket: each stream the relay opens is one visitor request. */
   #serve(ws: WebSocket, socket: Socket): Http2Session {
-    const duplex = tunnelStream(ws, socket);
+    const duplex = tunnelStream(ws, socket, { masked: true });
     duplex.on('error', () => undefined);
     const server: Http2Server = http2.createServer({
       settings: {
