@@ -1,5 +1,4 @@
 import { EventEmitter } from 'node:events';
-import type { Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import {
   appendHeader,
@@ -17,10 +16,14 @@ import {
   createTransport,
   type Reply,
   type Transport,
+  type UpgradeReply,
   type TransportFactory,
   type TransportTuning,
 } from './transports/index.ts';
 import type { PhaseState } from './shapes.ts';
+import { WsFrameWatcher } from './ws-frames.ts';
+import type { UpgradeResponse } from './upstreams/upgrade.ts';
+import { Duplex, type Readable } from 'node:stream';
 import { createUpstream } from './upstreams/index.ts';
 import { AccessPolicy, applyHeaderRules, rulesDigest } from './access.ts';
 import { UpstreamError, type Upstream, type UpstreamRequest } from './upstreams/upstream.ts';
@@ -131,6 +134,7 @@ export class Tunnel extends EventEmitter<TunnelEvents> {
       onPhase: () => this.emit('status', this.snapshot()),
       handler: {
         request: (req, body, length) => this.#handle(req, body, length),
+        upgrade: (req) => this.#upgrade(req),
         malformed: (id, error) => this.#malformed(id, error),
         stopping: (req) => this.#stoppingAnswer(req),
         cancel: () => {
@@ -500,6 +504,103 @@ export class Tunnel extends EventEmitter<TunnelEvents> {
         record.responseBytes = page.length;
         record.responseBody = { bytes: page, size: page.length, truncated: false };
         this.#finish(record, started, e);
+      },
+    };
+  }
+
+  /**
+   * A visitor's WebSocket: the access rules first, then the upstream's own handshake on a connection
+   * of its own. After a 101 the bytes flow as they are, both ways; the log keeps one entry for the
+   * session, with its messages, bytes each way, the close code and the last messages.
+   */
+  async #upgrade(req: VisitorRequest): Promise<UpgradeReply> {
+    const started = performance.now();
+    const record = this.#newRecord(req.id, req.method, req.path, req.ip, req.headers);
+    this.stats.counters.inFlight += 1;
+    const plain = (status: number, title: string, message: string, error: string, headers: HeaderMap = {}): UpgradeReply => {
+      const page = errorPage(status, title, message);
+      const all: HeaderMap = { ...headers, 'content-type': HTML_TYPE };
+      record.status = status;
+      record.error = error;
+      record.responseHeaders = headerListFromMap(all);
+      return {
+        status,
+        headers: all,
+        body: page,
+        done: (e) => {
+          record.responseBytes = page.length;
+          record.responseBody = { bytes: page, size: page.length, truncated: false };
+          this.#finish(record, started, e);
+        },
+      };
+    };
+    const decision = this.#access.check(req.ip, req.headers);
+    if (!decision.ok) {
+      record.refusedBy = decision.refusedBy;
+      const title = decision.status === 401 ? 'Unauthorized' : 'Forbidden';
+      return plain(decision.status, title, decision.message, `refused by the ${decision.refusedBy} rule: ${decision.message}`, decision.headers);
+    }
+    if (!this.upstream.upgrade) {
+      return plain(
+        501,
+        'Not Implemented',
+        `Porthole tunnel "${this.profile.name}" serves files or PHP: it has no WebSocket to connect this one to.`,
+        'WebSocket upgrades go to HTTP(S) upstreams only',
+      );
+    }
+    let res: UpgradeResponse;
+    try {
+      res = await this.upstream.upgrade(this.#upstreamRequest(req, null, null), this.#cancel.signal);
+    } catch (err) {
+      const e = err instanceof UpstreamError ? err : new UpstreamError(502, (err as Error).message);
+      return plain(
+        e.status,
+        e.status === 504 ? 'Gateway Timeout' : 'Bad Gateway',
+        `Porthole tunnel "${this.profile.name}" could not open the WebSocket: ${e.publicMessage}.`,
+        e.message,
+      );
+    }
+    record.upstreamMs = performance.now() - started;
+    record.status = res.status;
+    record.responseHeaders = headerListFromMap(res.headers);
+    const upstream = res.socket;
+    const fromVisitor = new WsFrameWatcher();
+    const fromUpstream = new WsFrameWatcher();
+    record.websocket = { fromVisitor, fromUpstream };
+    // The upstream's connection, watched both ways on its way through.
+    const joined = new Duplex({
+      read() {
+        upstream.resume();
+      },
+      write(chunk: Buffer, _enc, callback) {
+        fromVisitor.push(chunk);
+        upstream.write(chunk, callback);
+      },
+      final(callback) {
+        upstream.end();
+        callback();
+      },
+      destroy(err, callback) {
+        upstream.destroy();
+        callback(err);
+      },
+    });
+    upstream.on('data', (chunk: Buffer) => {
+      fromUpstream.push(chunk);
+      if (!joined.push(chunk)) upstream.pause();
+    });
+    upstream.once('end', () => joined.push(null));
+    upstream.once('error', (err) => joined.destroy(err));
+    return {
+      status: res.status,
+      ...(res.reason ? { reason: res.reason } : {}),
+      headers: res.headers,
+      socket: joined,
+      done: (e) => {
+        record.requestBytes = fromVisitor.bytes;
+        record.responseBytes = fromUpstream.bytes;
+        if (e && !record.error) record.error = e.message;
+        this.#finish(record, started);
       },
     };
   }

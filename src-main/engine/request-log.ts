@@ -1,3 +1,4 @@
+import type { WsFrameWatcher } from './ws-frames.ts';
 import type { HeaderList } from '../protocol/fpw-codec.ts';
 
 import type { RequestSummary } from './shapes.ts';
@@ -22,6 +23,8 @@ export interface RequestRecord extends RequestSummary {
   responseBody: BodyPreview;
   /** The whole request body when it was no larger than the replay cap, else null. */
   replayBody: Buffer | null;
+  /** A visitor's WebSocket session: what passed each way (messages, bytes, close code, the last messages). */
+  websocket?: { fromVisitor: WsFrameWatcher; fromUpstream: WsFrameWatcher };
 }
 
 export interface RequestLogOptions {

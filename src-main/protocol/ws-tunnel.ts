@@ -21,6 +21,13 @@ export const TUNNEL = {
   reason: 'porthole-reason',
   /** The length of the body that follows, when known. */
   length: 'porthole-length',
+  /** On a visitor's upgrade (relay to worker): the protocol asked for, `websocket`. */
+  upgrade: 'porthole-upgrade',
+  /**
+   * On the answer (worker to relay): `101` when the upstream switched protocols. HTTP/2 has no 101,
+   * so the stream answers 200 with this, and from then on carries the connection's bytes both ways.
+   */
+  upgraded: 'porthole-upgraded',
 } as const;
 
 /** How often each side pings the other. */

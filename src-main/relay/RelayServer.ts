@@ -128,7 +128,7 @@ export class RelayServer {
     this.#server.on('connection', () => (this.#connections += 1));
     this.#server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
       if (this.#ws.isTunnel(req)) return this.#ws.upgrade(req, socket, head);
-      this.#refuseRaw(req, socket, 'upgrade');
+      this.#visitorUpgrade(req, socket, head);
     });
     this.#server.on('connect', (req: IncomingMessage, socket: Duplex) => this.#refuseRaw(req, socket, 'connect'));
     this.#server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
@@ -254,10 +254,25 @@ export class RelayServer {
     res.end(body);
   }
 
+  /** A visitor's WebSocket: to a WebSocket worker of its host; a host served only over FPW cannot carry it. */
+  #visitorUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    const isWebSocket = /websocket/i.test(String(req.headers.upgrade ?? ''));
+    const host = normaliseHost(req.headers.host);
+    let entry = this.#hosts.get(host);
+    if (!entry && this.#ctx.defaultHost) entry = this.#hosts.get(this.#ctx.defaultHost);
+    if (!isWebSocket || !entry) return this.#refuseRaw(req, socket, 'upgrade');
+    if (this.#closing) return rawPage(socket, 503, 'Service Unavailable', 'The relay is shutting down.');
+    if (this.#ws.hasFree(entry)) {
+      const { ip, chain } = this.#intake.visitorIp(req);
+      return this.#ws.visitorUpgrade(entry, req, socket, head, ip, chain);
+    }
+    this.#refuseRaw(req, socket, 'upgrade');
+  }
+
   #refuseRaw(req: IncomingMessage, socket: Duplex, kind: 'upgrade' | 'connect'): void {
     const ws = kind === 'upgrade' && /websocket/i.test(String(req.headers.upgrade ?? ''));
     const message = ws
-      ? 'WebSocket connections cannot travel through an FPW tunnel: the FPW protocol carries only request/response HTTP.'
+      ? 'WebSocket connections cannot travel through an FPW tunnel: the FPW protocol carries only request/response HTTP. A tunnel over the WebSocket transport (a ws:// relay URL) carries them.'
       : `This relay does not support ${kind === 'connect' ? 'CONNECT' : 'protocol upgrades'}.`;
     rawPage(socket, 501, 'Not Implemented', message);
     this.#ctx.log(

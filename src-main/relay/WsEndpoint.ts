@@ -1,5 +1,5 @@
 import http2, { type ClientHttp2Session, type ClientHttp2Stream, type IncomingHttpHeaders } from 'node:http2';
-import type { IncomingMessage } from 'node:http';
+import { STATUS_CODES, type IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Socket } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
@@ -361,6 +361,118 @@ export class WsEndpoint implements WorkerPool {
       if (!res.writableFinished) stream.resume();
     });
     return true;
+  }
+
+  /**
+   * A visitor's WebSocket for a host with WebSocket workers: its handshake goes to the worker on a
+   * stream of its own; after the upstream's 101 the stream carries the connection's bytes both ways,
+   * frames and close codes untouched.
+   */
+  visitorUpgrade(
+    entry: HostEntry,
+    req: IncomingMessage,
+    socket: Duplex,
+    head: Buffer,
+    ip: string,
+    chain: string,
+  ): void {
+    const started = this.#ctx.opts.now();
+    const log = (status: number | string, note = ''): void =>
+      this.#ctx.log(
+        `${new Date().toISOString()} ${ip} ${entry.host} ${req.method} ${req.url} ${status} ${this.#ctx.opts.now() - started}ms${note}`,
+      );
+    socket.on('error', () => undefined);
+    const sessions = entry.sessions.filter((s) => !(s as Session).leaving) as Session[];
+    const session = sessions.reduce((a, b) => (b.streams < a.streams ? b : a));
+    const json: HeaderMap = Object.create(null) as HeaderMap;
+    for (let i = 0; i + 1 < req.rawHeaders.length; i += 2) {
+      const name = req.rawHeaders[i]!.toLowerCase();
+      if (name.startsWith('fpw-') || name === 'x-forwarded-for') continue;
+      const value = req.rawHeaders[i + 1]!;
+      const existing = json[name];
+      if (existing === undefined) json[name] = value;
+      else if (Array.isArray(existing)) existing.push(value);
+      else json[name] = [existing, value];
+    }
+    let stream: ClientHttp2Stream;
+    try {
+      stream = session.h2.request(
+        {
+          ':method': req.method ?? 'GET',
+          ':path': originForm(req.url ?? '/'),
+          ':authority': entry.host,
+          [TUNNEL.ip]: ip,
+          [TUNNEL.chain]: chain,
+          [TUNNEL.headers]: encodeHeaderJson(json),
+          [TUNNEL.upgrade]: String(req.headers.upgrade ?? 'websocket'),
+        },
+        // Node ends a GET's writable side at once unless told: this one carries the visitor's bytes.
+        { endStream: false },
+      );
+    } catch (err) {
+      log(502);
+      return rawPage(
+        socket,
+        502,
+        'Bad Gateway',
+        `The WebSocket could not be sent to the worker of ${entry.host}: ${(err as Error).message}`,
+      );
+    }
+    session.streams += 1;
+    stream.on('error', () => undefined);
+    if (head.length) stream.write(head);
+    let answered = false;
+    const timer = setTimeout(() => {
+      if (answered) return;
+      answered = true;
+      stream.close(http2.constants.NGHTTP2_CANCEL);
+      log(504);
+      rawPage(
+        socket,
+        504,
+        'Gateway Timeout',
+        `The worker of ${entry.host} did not answer the WebSocket within ${Math.round(this.#ctx.opts.replyTimeoutMs / 1000)} s.`,
+      );
+    }, this.#ctx.opts.replyTimeoutMs);
+    stream.once('close', () => {
+      session.streams -= 1;
+      clearTimeout(timer);
+      if (!answered) {
+        answered = true;
+        log(502);
+        rawPage(socket, 502, 'Bad Gateway', `The worker of ${entry.host} went away before it answered.`);
+        return;
+      }
+      // The session is over on the worker's side: what it sent is out; the visitor's connection ends.
+      if (!socket.destroyed) socket.end();
+    });
+    socket.once('close', () => {
+      if (!stream.closed) stream.close();
+    });
+    stream.once('response', (h) => {
+      if (answered) return;
+      answered = true;
+      clearTimeout(timer);
+      let headers: HeaderMap;
+      try {
+        headers = decodeHeaderJson(firstValue(h[TUNNEL.headers]) ?? '{}');
+      } catch {
+        headers = Object.create(null) as HeaderMap;
+      }
+      const upgraded = firstValue(h[TUNNEL.upgraded]) === '101';
+      const status = upgraded ? 101 : Number(h[':status']);
+      const reason = firstValue(h[TUNNEL.reason]) || (upgraded ? 'Switching Protocols' : (STATUS_CODES[status] ?? ''));
+      // After a 101 the upgrade headers are the point; otherwise the answer closes the connection.
+      const shown = upgraded ? headers : stripHopByHop(headers, { dropContentLength: true });
+      if (!upgraded) shown['connection'] = 'close';
+      const lines = [`HTTP/1.1 ${status} ${reason}`];
+      for (const [name, value] of headerListFromMap(shown)) lines.push(`${name}: ${value}`);
+      socket.write(Buffer.from(`${lines.join('\r\n')}\r\n\r\n`, 'latin1'));
+      log(status, upgraded ? ' websocket' : '');
+      // Both ways as they are, each with its own back-pressure; an end is passed on as a half-close.
+      stream.pipe(socket);
+      if (upgraded) socket.pipe(stream);
+    });
   }
 
   #done(session: Session, v: Visitor): void {

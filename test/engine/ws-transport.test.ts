@@ -302,3 +302,106 @@ async function freezableProxy(target: number) {
     connections: () => count,
   };
 }
+
+describe("a visitor's WebSocket through the tunnel", () => {
+  async function echoServer(): Promise<{ port: number; url: string }> {
+    const { WebSocketServer } = await import('ws');
+    const server = http.createServer((_req, res) => res.end('plain page'));
+    const wss = new WebSocketServer({ server });
+    wss.on('connection', (ws, req) => {
+      ws.on('message', (data, isBinary) => {
+        const text = isBinary ? null : data.toString();
+        if (text === 'close please') return ws.close(4321, 'as you asked');
+        ws.send(data, { binary: isBinary });
+      });
+      ws.send(`hello ${req.url} ${req.headers['x-forwarded-host']}`);
+    });
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    cleanups.push(
+      () =>
+        new Promise<void>((resolve) => {
+          wss.close();
+          server.closeAllConnections();
+          server.close(() => resolve());
+        }),
+    );
+    const port = (server.address() as AddressInfo).port;
+    return { port, url: `http://127.0.0.1:${port}` };
+  }
+
+  /** A visitor's WebSocket to the relay, its messages collected from the start (the greeting may come with the 101). */
+  async function connect(port: number, host: string, path = '/') {
+    const { WebSocket } = await import('ws');
+    const ws = new WebSocket(`ws://127.0.0.1:${port}${path}`, { headers: { host } });
+    const received: Array<{ data: Buffer; binary: boolean }> = [];
+    ws.on('message', (data: Buffer, binary: boolean) => received.push({ data, binary }));
+    await new Promise((resolve, reject) => {
+      ws.once('open', resolve);
+      ws.once('unexpected-response', (_req, res) => reject(new Error(`HTTP ${res.statusCode}`)));
+      ws.once('error', reject);
+    });
+    return { ws, received };
+  }
+
+  it('echoes 1,000 text and binary messages both ways, and passes the close code on', async () => {
+    const relay = await relayWith();
+    const up = await echoServer();
+    const tunnel = await wsTunnel(relay, up.url);
+    const host = tunnel.profile.relay.host;
+    const { ws, received } = await connect(relay.port, host, '/chat?room=1');
+    await until(() => received.length === 1, 'the greeting');
+    expect(received[0]!.data.toString()).toBe(`hello /chat?room=1 ${host}`);
+    const sent: Array<{ data: Buffer; binary: boolean }> = [];
+    for (let i = 0; i < 1000; i++) {
+      const binary = i % 2 === 1;
+      const data = binary ? bytes(1 + (i % 300), i) : Buffer.from(`message ${i} ✓ ${'x'.repeat(i % 50)}`);
+      sent.push({ data, binary });
+      ws.send(data, { binary });
+    }
+    await until(() => received.length === 1001, '1,000 echoes', 20_000);
+    received.slice(1).forEach((r, i) => {
+      expect(r.binary).toBe(sent[i]!.binary);
+      expect(r.data.equals(sent[i]!.data)).toBe(true);
+    });
+    const closed = new Promise<[number, string]>((resolve) =>
+      ws.once('close', (code, reason) => resolve([code, reason.toString()])),
+    );
+    ws.send('close please');
+    expect(await closed).toEqual([4321, 'as you asked']);
+    // One log entry for the session, with its traffic.
+    await until(() => tunnel.log.list().some((r) => r.status === 101), 'the session in the log');
+    const record = tunnel.log.list().find((r) => r.status === 101)!;
+    expect(record.url).toBe('/chat?room=1');
+    expect(record.websocket!.fromVisitor.messages).toBe(1001);
+    expect(record.websocket!.fromUpstream.messages).toBe(1001);
+    expect(record.websocket!.fromUpstream.closeCode).toBe(4321);
+  }, 30_000);
+
+  it('applies the tunnel password to the handshake', async () => {
+    const relay = await relayWith();
+    const up = await echoServer();
+    const tunnel = await wsTunnel(relay, up.url, {
+      profile: { access: { basicAuth: [{ user: 'me', password: 'pw' }], allow: [], deny: [] } },
+    });
+    await expect(connect(relay.port, tunnel.profile.relay.host)).rejects.toThrow('HTTP 401');
+    const { WebSocket } = await import('ws');
+    const ws = new WebSocket(`ws://127.0.0.1:${relay.port}/`, {
+      headers: { host: tunnel.profile.relay.host, authorization: `Basic ${Buffer.from('me:pw').toString('base64')}` },
+    });
+    const greeting = await new Promise<string>((resolve, reject) => {
+      ws.once('message', (d: Buffer) => resolve(d.toString()));
+      ws.once('error', reject);
+    });
+    expect(greeting).toContain('hello /');
+    ws.close();
+  });
+
+  it('keeps the 501 page for a host served by FPW workers only', async () => {
+    const relay = await relayWith();
+    const up = await echoServer();
+    const tunnel = await startTunnel(relay.url, up.url);
+    cleanups.push(() => tunnel.close(0));
+    await expect(connect(relay.port, tunnel.profile.relay.host)).rejects.toThrow('HTTP 501');
+  });
+});

@@ -6,7 +6,7 @@ import { FpwTransport } from './fpw.ts';
 import { WsTransport } from './ws.ts';
 import type { RequestHandler, Transport } from './transport.ts';
 
-export type { Reply, RequestHandler, Transport } from './transport.ts';
+export type { Reply, RequestHandler, Transport, UpgradeReply } from './transport.ts';
 
 /** Settings of a transport that tests and the tunnel manager may choose. */
 export interface TransportTuning {

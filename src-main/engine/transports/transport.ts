@@ -1,4 +1,4 @@
-import type { Readable } from 'node:stream';
+import type { Duplex, Readable } from 'node:stream';
 import type { HeaderMap, VisitorRequest } from '../../protocol/fpw-codec.ts';
 import type { PhaseState } from '../shapes.ts';
 
@@ -47,6 +47,26 @@ export interface RequestHandler {
   malformed(id: string, error: string): Reply;
   /** Answers a visitor request that arrived after the tunnel began to stop (a 503, at once). */
   stopping(req: VisitorRequest): Reply;
+  /**
+   * Answers a visitor's upgrade request: the upstream's 101 and its connection, or a plain answer.
+   * Transports that carry upgrades (the WebSocket transport) call it; a handler without it refuses them.
+   */
+  upgrade?(req: VisitorRequest): Promise<UpgradeReply>;
   /** Cuts short the upstream requests still running (the stop's grace period is over). */
   cancel?(): void;
+}
+
+/** What the handler answers to a visitor's upgrade (a WebSocket handshake). */
+export interface UpgradeReply {
+  /** 101 when the upstream switched protocols; anything else is a plain answer (a refusal, an error). */
+  status: number;
+  reason?: string;
+  /** The upstream's answer headers (for a 101: `upgrade`, `connection`, `sec-websocket-accept`...). */
+  headers: HeaderMap;
+  /** After a 101: the upstream connection, to be joined to the visitor's. */
+  socket?: Duplex;
+  /** Without a 101: the answer's body. */
+  body?: Buffer;
+  /** Called once the session (or the plain answer) is over. */
+  done?: (err?: Error) => void;
 }

@@ -259,6 +259,7 @@ export class WsTransport implements Transport {
 
   async #onStream(stream: ServerHttp2Stream, head: IncomingHttpHeaders): Promise<void> {
     stream.on('error', () => undefined);
+    if (head[TUNNEL.upgrade] !== undefined) return this.#onUpgrade(stream, head);
     this.#active.add(stream);
     const id = String(stream.id);
     let reply: Reply;
@@ -296,6 +297,68 @@ export class WsTransport implements Transport {
     }
     await this.#respond(stream, reply!);
     this.#active.delete(stream);
+  }
+
+  /** A visitor's upgrade (a WebSocket): the upstream's 101 joins the stream to its connection, both ways. */
+  async #onUpgrade(stream: ServerHttp2Stream, head: IncomingHttpHeaders): Promise<void> {
+    const id = String(stream.id);
+    let headers;
+    try {
+      headers = decodeHeaderJson(firstValue(head[TUNNEL.headers]) ?? '{}');
+    } catch (err) {
+      return this.#respond(stream, this.#opts.handler.malformed(id, (err as Error).message));
+    }
+    const chain = firstValue(head[TUNNEL.chain]);
+    if (chain) headers['x-forwarded-for'] = chain;
+    const req: VisitorRequest = {
+      id,
+      method: String(head[':method'] ?? 'GET'),
+      path: String(head[':path'] ?? '/'),
+      ip: firstValue(head[TUNNEL.ip]) ?? '',
+      headers,
+    };
+    if (this.#stopping || !this.#opts.handler.upgrade) {
+      stream.resume();
+      return this.#respond(stream, this.#opts.handler.stopping(req));
+    }
+    const reply = await this.#opts.handler.upgrade(req);
+    if (reply.status !== 101 || !reply.socket) {
+      stream.resume();
+      const body = reply.body ?? Buffer.alloc(0);
+      const plain: Reply = { status: reply.status, headers: reply.headers, body, bodyLength: body.length };
+      if (reply.reason) plain.reason = reply.reason;
+      if (reply.done) plain.done = reply.done;
+      return this.#respond(stream, plain);
+    }
+    const upstream = reply.socket;
+    if (stream.destroyed) {
+      upstream.destroy();
+      reply.done?.(new Error('the visitor went away'));
+      return;
+    }
+    stream.respond({
+      ':status': 200,
+      [TUNNEL.upgraded]: '101',
+      [TUNNEL.headers]: encodeHeaderJson(reply.headers),
+      ...(reply.reason ? { [TUNNEL.reason]: reply.reason } : {}),
+    });
+    // Both ways, each with its own back-pressure; an end on one side is passed on as a half-close.
+    stream.pipe(upstream);
+    upstream.pipe(stream);
+    let finished = false;
+    const finish = (err?: Error): void => {
+      if (finished) return;
+      finished = true;
+      upstream.destroy();
+      if (!stream.destroyed) stream.close();
+      reply.done?.(err);
+    };
+    stream.once('close', () => finish());
+    upstream.once('close', () => {
+      // The upstream closed: what it sent is on its way; the stream ends after it.
+      if (!stream.writableEnded) stream.end();
+    });
+    upstream.once('error', (err: Error) => finish(err));
   }
 
   /** Sends a reply on its stream: the head, then the body with the stream's flow control. */

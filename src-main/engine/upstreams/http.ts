@@ -3,6 +3,7 @@ import { Pool, type Dispatcher } from 'undici';
 import { dispatchRequest, type DispatchResponse } from '../dispatch.ts';
 import type { RequestBody } from '../undici-body.ts';
 import { firstValue, stripHopByHop, type HeaderMap } from '../../protocol/fpw-codec.ts';
+import { openUpgrade, type UpgradeResponse } from './upgrade.ts';
 import { UpstreamError, type Upstream, type UpstreamRequest, type UpstreamResponse } from './upstream.ts';
 
 export interface HttpUpstreamOptions {
@@ -37,6 +38,8 @@ export class HttpUpstream implements Upstream {
   readonly #timeoutMs: number;
   readonly #dispatcher: Dispatcher;
   readonly #ownsDispatcher: boolean;
+  readonly #insecure: boolean;
+  readonly #socketPath: string | undefined;
 
   constructor(opts: HttpUpstreamOptions) {
     this.#url = new URL(opts.target);
@@ -48,6 +51,8 @@ export class HttpUpstream implements Upstream {
     this.#hostHeader = opts.hostHeader ?? 'upstream';
     this.#timeoutMs = opts.timeoutMs ?? 60_000;
     this.#ownsDispatcher = !opts.dispatcher;
+    this.#insecure = opts.insecure ?? false;
+    this.#socketPath = opts.socketPath;
     this.#dispatcher =
       opts.dispatcher ??
       new Pool(this.#url.origin, {
@@ -67,12 +72,7 @@ export class HttpUpstream implements Upstream {
     const headers = stripHopByHop(req.headers, { dropContentLength: true });
     // undici refuses Expect (it cannot do 100-continue); the relay already has the whole body.
     delete headers['expect'];
-    const visitorHost = firstValue(headers['host']);
-    if (this.#hostHeader === 'upstream' || !visitorHost) headers['host'] = this.#url.host;
-    headers['x-forwarded-for'] = req.forwardedFor ?? req.visitorIp;
-    if (!headers['x-forwarded-for']) delete headers['x-forwarded-for'];
-    headers['x-forwarded-proto'] = req.publicScheme;
-    if (visitorHost) headers['x-forwarded-host'] = visitorHost;
+    this.#forwardHeaders(req, headers);
     if (req.bodyLength !== null && req.body !== null) headers['content-length'] = String(req.bodyLength);
 
     let res: DispatchResponse;
@@ -107,6 +107,34 @@ export class HttpUpstream implements Upstream {
       body: res.body ?? EMPTY,
       bodyLength: length !== undefined && /^\d+$/.test(length) ? Number(length) : null,
     };
+  }
+
+  /** Opens a visitor's upgrade (a WebSocket) to the service on a connection of its own. */
+  async upgrade(req: UpstreamRequest, signal: AbortSignal): Promise<UpgradeResponse> {
+    const headers = this.#forwardHeaders(req, stripHopByHop(req.headers, { dropContentLength: true }));
+    // The upgrade itself is hop-by-hop: said again, for this hop.
+    headers['connection'] = 'Upgrade';
+    headers['upgrade'] = firstValue(req.headers['upgrade']) ?? 'websocket';
+    return openUpgrade({
+      url: this.#url,
+      path: this.#prefix + req.path,
+      headers,
+      insecure: this.#insecure,
+      ...(this.#socketPath ? { socketPath: this.#socketPath } : {}),
+      timeoutMs: this.#timeoutMs,
+      signal,
+    });
+  }
+
+  /** Host as the profile says, and the X-Forwarded-* headers. */
+  #forwardHeaders(req: UpstreamRequest, headers: HeaderMap): HeaderMap {
+    const visitorHost = firstValue(headers['host']);
+    if (this.#hostHeader === 'upstream' || !visitorHost) headers['host'] = this.#url.host;
+    headers['x-forwarded-for'] = req.forwardedFor ?? req.visitorIp;
+    if (!headers['x-forwarded-for']) delete headers['x-forwarded-for'];
+    headers['x-forwarded-proto'] = req.publicScheme;
+    if (visitorHost) headers['x-forwarded-host'] = visitorHost;
+    return headers;
   }
 
   async close(): Promise<void> {

@@ -1,5 +1,6 @@
 import type { Readable } from 'node:stream';
 import type { HeaderMap } from '../../protocol/fpw-codec.ts';
+import type { UpgradeResponse } from './upgrade.ts';
 
 /** A visitor request, as the tunnel hands it to an upstream. */
 export interface UpstreamRequest {
@@ -71,4 +72,10 @@ export interface Upstream {
   check?(): string | null;
   /** Releases connections. */
   close(): Promise<void>;
+  /**
+   * Opens a visitor's upgrade (a WebSocket handshake) on a connection of its own; upstreams that
+   * cannot carry one (FastCGI, folders) have none.
+   * @throws UpstreamError when the upstream cannot answer.
+   */
+  upgrade?(request: UpstreamRequest, signal: AbortSignal): Promise<UpgradeResponse>;
 }
