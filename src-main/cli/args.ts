@@ -37,6 +37,7 @@ const RELAY_HELP = `Relay options:
   --tokens FILE      Only the tokens in FILE (one per line, # comments) may claim hosts
   --trust-proxy CIDR Believe X-Forwarded-For from these proxies (repeatable)
   --default-host H   Visitors whose Host matches no tunnel go to H
+  --tcp-ports A-B    Let TCP tunnels (WebSocket transport) have public ports from A to B (default: none)
   --cert FILE --key FILE   Serve HTTPS
   --json             Print events and requests as NDJSON
 `;
@@ -91,6 +92,17 @@ demo options:
 
 ${TUNNEL_HELP}
 ${EXIT_HELP}`,
+  tcp: `Usage: porthole tcp <port|host:port> --relay ws://... [options]
+
+Put a local TCP service (a database, SSH...) on a public TCP port of Porthole's relay, over the
+WebSocket transport. It prints "Forwarding tcp://<relay-host>:<port> -> <host:port>", then one line
+per connection (time, visitor address, bytes each way, duration).
+
+tcp options:
+  --remote-port N    The public port to ask for (default: any free one of the relay's --tcp-ports)
+
+${TUNNEL_HELP}
+${EXIT_HELP}`,
   relay: `Usage: porthole relay [options]
 
 Run a relay that workers (Porthole's or any FPW worker) connect to.
@@ -131,6 +143,8 @@ Commands:
                      Put a PHP app on the internet: talk FastCGI straight to PHP-FPM at host:port,
                      a port, or a unix socket (/path or unix:/path); DIR is the document root
   folder <dir>       Share a folder (listing, ranges, caching headers; dotfiles hidden)
+  tcp <port|host:port>
+                     Put a local TCP service on a public TCP port of Porthole's relay
   demo               Run a relay, a demo site and a tunnel to it, all on this machine
   relay              Run a relay that workers (Porthole's or any FPW worker) connect to
   start <name>       Start a saved profile
@@ -184,6 +198,11 @@ const FOLDER_OPTIONS = {
   'follow-symlinks': { type: 'boolean' },
 } as const satisfies ParseArgsConfig['options'];
 
+const TCP_OPTIONS = {
+  ...TUNNEL_OPTIONS,
+  'remote-port': { type: 'string' },
+} as const satisfies ParseArgsConfig['options'];
+
 const RELAY_OPTIONS = {
   port: { type: 'string' },
   bind: { type: 'string' },
@@ -191,6 +210,7 @@ const RELAY_OPTIONS = {
   tokens: { type: 'string' },
   'trust-proxy': { type: 'string', multiple: true },
   'default-host': { type: 'string' },
+  'tcp-ports': { type: 'string' },
   cert: { type: 'string' },
   key: { type: 'string' },
   json: { type: 'boolean' },
@@ -219,7 +239,8 @@ export interface TunnelArgs {
 export type UpstreamArg =
   | { kind: 'http'; target: string; insecure: boolean }
   | { kind: 'fastcgi'; address: string; root: string; index: string; remoteRoot?: string; followSymlinks: boolean }
-  | { kind: 'folder'; root: string; dotfiles: boolean; listing: boolean; followSymlinks: boolean };
+  | { kind: 'folder'; root: string; dotfiles: boolean; listing: boolean; followSymlinks: boolean }
+  | { kind: 'tcp'; target: string; remotePort?: number };
 
 export type Command =
   | { name: 'help'; topic?: HelpTopic }
@@ -228,7 +249,7 @@ export type Command =
   | { name: 'list'; json: boolean }
   | { name: 'import'; file: string }
   | { name: 'export'; names: string[]; secrets: boolean; out: string | undefined }
-  | { name: 'http' | 'fastcgi' | 'folder'; upstream: UpstreamArg; tunnel: TunnelArgs }
+  | { name: 'http' | 'fastcgi' | 'folder' | 'tcp'; upstream: UpstreamArg; tunnel: TunnelArgs }
   | { name: 'demo'; port: number; bind: string; tunnel: TunnelArgs }
   | {
       name: 'relay';
@@ -238,6 +259,7 @@ export type Command =
       tokensFile: string | undefined;
       trustProxy: string[];
       defaultHost: string | undefined;
+      tcpPorts: { from: number; to: number } | null;
       cert: string | undefined;
       key: string | undefined;
       json: boolean;
@@ -321,6 +343,18 @@ function transportOf(flag: string | undefined, relay: string | undefined): 'fpw'
     return flag;
   }
   return relay !== undefined && /^wss?:\/\//i.test(relay) ? 'ws' : 'fpw';
+}
+
+/** `30000-30099` (or one port) as a range of ports. */
+function portRange(value: string | undefined): { from: number; to: number } | null {
+  if (value === undefined) return null;
+  const m = /^(\d{1,5})(?:-(\d{1,5}))?$/.exec(value);
+  const from = m ? Number(m[1]) : NaN;
+  const to = m?.[2] !== undefined ? Number(m[2]) : from;
+  if (!m || from < 1 || to > 65535 || to < from) {
+    throw new UsageError(`--tcp-ports wants a range of ports such as 30000-30099, not "${value}"`);
+  }
+  return { from, to };
 }
 
 /** Turns a local port or URL into the upstream URL. */
@@ -483,6 +517,26 @@ export function parseCommand(argv: string[]): Command {
         tunnel: tunnelArgs(values, inspect),
       };
     }
+    case 'tcp': {
+      const { values, positionals } = parse(rest, TCP_OPTIONS, 1);
+      const target = positionals[0];
+      if (!target) throw new UsageError('tcp needs the local port or host:port to tunnel, e.g. porthole tcp 5432');
+      if (!/^(\d{1,5}|[^\s:]+:\d{1,5}|\[[0-9a-fA-F:.]+\]:\d{1,5})$/.test(target)) {
+        throw new UsageError(`"${target}" is not a target: expected a port (5432) or host:port (db.local:5432)`);
+      }
+      const tunnel = tunnelArgs(values, inspect, 'ws');
+      if (tunnel.transport !== 'ws') throw new UsageError('a TCP tunnel needs the WebSocket transport: --relay ws://...');
+      const remote = values['remote-port'];
+      return {
+        name: 'tcp',
+        upstream: {
+          kind: 'tcp',
+          target: /^\d+$/.test(target) ? `127.0.0.1:${target}` : target,
+          ...(remote !== undefined ? { remotePort: int(remote, 'remote-port', 1, 65535, 0) } : {}),
+        },
+        tunnel,
+      };
+    }
     case 'demo': {
       const { values } = parse(rest, DEMO_OPTIONS, 0);
       return {
@@ -505,6 +559,7 @@ export function parseCommand(argv: string[]): Command {
         tokensFile: values.tokens,
         trustProxy: values['trust-proxy'] ?? [],
         defaultHost: values['default-host'],
+        tcpPorts: portRange(values['tcp-ports']),
         cert: values.cert,
         key: values.key,
         json: values.json === true,

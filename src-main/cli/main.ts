@@ -27,6 +27,7 @@ export async function main(argv: string[]): Promise<number> {
       case 'http':
       case 'fastcgi':
       case 'folder':
+      case 'tcp':
         return await (await import('./tunnel-command.ts')).runHttp(cmd);
       case 'demo':
         return await (await import('./tunnel-command.ts')).runDemo(cmd);

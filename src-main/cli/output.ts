@@ -69,6 +69,11 @@ export class Output {
     const time = new Date(s.startedAt).toTimeString().slice(0, 8);
     const ms = s.durationMs === null ? '-' : `${Math.round(s.durationMs)} ms`;
     const err = s.error ? `  (${s.error})` : '';
+    if (s.method === 'TCP') {
+      // A TCP tunnel's connection: who, bytes each way, how long.
+      this.info(`${time}  ${s.visitorIp || '-'}  TCP  in ${s.requestBytes} B  out ${s.responseBytes} B  ${ms}${err}`);
+      return;
+    }
     this.info(`${time}  ${s.visitorIp || '-'}  ${s.method} ${s.url}  ${s.status ?? '-'}  ${ms}${err}`);
   }
 }

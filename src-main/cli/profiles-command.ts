@@ -29,6 +29,8 @@ function targetOf(p: Profile): string {
       return `fastcgi://${u.address} (root ${u.root})`;
     case 'folder':
       return `folder:${u.root}`;
+    case 'tcp':
+      return `tcp:${u.target}`;
   }
 }
 

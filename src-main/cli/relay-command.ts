@@ -59,6 +59,7 @@ export async function runRelay(cmd: Extract<Command, { name: 'relay' }>): Promis
       tokens,
       trustProxy: cmd.trustProxy,
       defaultHost: cmd.defaultHost ?? null,
+      tcpPorts: cmd.tcpPorts,
       tls,
       log: (line) => out.info(line, { event: 'log', line }),
     });

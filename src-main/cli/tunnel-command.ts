@@ -153,6 +153,8 @@ function upstreamKey(u: UpstreamArg): string {
       return `fastcgi:${u.address}:${u.root}`;
     case 'folder':
       return `folder:${u.root}`;
+    case 'tcp':
+      return `tcp:${u.target}`;
   }
 }
 

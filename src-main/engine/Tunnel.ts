@@ -23,6 +23,7 @@ import {
 import type { PhaseState } from './shapes.ts';
 import { WsFrameWatcher } from './ws-frames.ts';
 import type { UpgradeResponse } from './upstreams/upgrade.ts';
+import type { TcpUpstream } from './upstreams/tcp.ts';
 import { Duplex, type Readable } from 'node:stream';
 import { createUpstream } from './upstreams/index.ts';
 import { AccessPolicy, applyHeaderRules, rulesDigest } from './access.ts';
@@ -84,6 +85,7 @@ interface TunnelEvents {
 }
 
 let nextRecordId = 1;
+let nextTcp = 1;
 
 /**
  * A tunnel's running totals and recent latencies. Kept apart from the tunnel so that the tunnel of an
@@ -135,6 +137,7 @@ export class Tunnel extends EventEmitter<TunnelEvents> {
       handler: {
         request: (req, body, length) => this.#handle(req, body, length),
         upgrade: (req) => this.#upgrade(req),
+        tcp: (ip) => this.#tcp(ip),
         malformed: (id, error) => this.#malformed(id, error),
         stopping: (req) => this.#stoppingAnswer(req),
         cancel: () => {
@@ -603,6 +606,74 @@ export class Tunnel extends EventEmitter<TunnelEvents> {
         this.#finish(record, started);
       },
     };
+  }
+
+  /** A visitor's TCP connection: joined to a new connection to the local service, one log entry for it. */
+  async #tcp(visitorIp: string): Promise<Duplex | null> {
+    const upstream = this.upstream as Partial<TcpUpstream>;
+    const started = performance.now();
+    const record = this.#newRecord(`tcp-${nextTcp++}`, 'TCP', this.upstream.target, visitorIp, {});
+    this.stats.counters.inFlight += 1;
+    // Access rules by address hold for TCP too; a password cannot be asked for.
+    const decision = this.#access.check(visitorIp, {});
+    if (!decision.ok && decision.refusedBy !== 'basic-auth') {
+      record.status = 403;
+      record.refusedBy = decision.refusedBy;
+      record.error = `refused by the ${decision.refusedBy} rule: ${decision.message}`;
+      this.#finish(record, started);
+      return null;
+    }
+    let socket: Duplex;
+    try {
+      if (!upstream.connect) throw new UpstreamError(502, 'this tunnel has no TCP service');
+      socket = await upstream.connect();
+    } catch (err) {
+      record.status = 502;
+      record.error = (err as Error).message;
+      this.#finish(record, started);
+      return null;
+    }
+    record.status = 200;
+    let done = false;
+    const finish = (): void => {
+      if (done) return;
+      done = true;
+      this.#finish(record, started);
+    };
+    // Counted on their way through: bytes from the visitor, bytes to it.
+    const joined = new Duplex({
+      allowHalfOpen: true,
+      read() {
+        socket.resume();
+      },
+      write(chunk: Buffer, _enc, callback) {
+        record.requestBytes += chunk.length;
+        socket.write(chunk, callback);
+      },
+      final(callback) {
+        socket.end();
+        callback();
+      },
+      destroy(err, callback) {
+        socket.destroy();
+        finish();
+        callback(err);
+      },
+    });
+    socket.on('data', (chunk: Buffer) => {
+      record.responseBytes += chunk.length;
+      if (!joined.push(chunk)) socket.pause();
+    });
+    socket.once('end', () => joined.push(null));
+    socket.once('error', (err: Error) => {
+      record.error = err.message;
+      joined.destroy(err);
+    });
+    socket.once('close', () => {
+      finish();
+      if (!joined.destroyed && joined.readableEnded && joined.writableFinished) joined.destroy();
+    });
+    return joined;
   }
 
   #malformed(id: string, error: string): Reply {

@@ -100,6 +100,18 @@ export const UpstreamSchema = z.discriminatedUnion('kind', [
     /** Serve what symbolic links in the folder lead to outside it. @default false */
     followSymlinks: z.boolean().default(false),
   }),
+  z.object({
+    kind: z.literal('tcp'),
+    /** The local service: `host:port` (a bare port means 127.0.0.1). Needs the WebSocket transport. */
+    target: z
+      .string()
+      .trim()
+      .refine((t) => /^(\d{1,5}|[^\s:]+:\d{1,5}|\[[0-9a-fA-F:.]+\]:\d{1,5})$/.test(t), {
+        message: 'the local service must be host:port or a port',
+      }),
+    /** The public port to ask the relay for; none: any free one. */
+    remotePort: z.int().min(1).max(65535).optional(),
+  }),
 ]);
 
 const cidr = z.string().trim().refine(isCidr, { message: 'must be an IP address or CIDR range such as 10.0.0.0/8' });

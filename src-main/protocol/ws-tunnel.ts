@@ -28,6 +28,11 @@ export const TUNNEL = {
    * so the stream answers 200 with this, and from then on carries the connection's bytes both ways.
    */
   upgraded: 'porthole-upgraded',
+  /**
+   * On the tunnel's upgrade request: the public TCP port the worker asks for (`any` for any free one);
+   * on the relay's answer, the port it got; on a stream (relay to worker), one visitor TCP connection.
+   */
+  tcp: 'porthole-tcp',
 } as const;
 
 /** How often each side pings the other. */

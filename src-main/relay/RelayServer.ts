@@ -54,6 +54,8 @@ export interface RelayOptions {
   log?: (line: string) => void;
   /** Clock, for tests. @default Date.now */
   now?: () => number;
+  /** Public TCP ports workers of the WebSocket transport may ask for (`--tcp-ports 30000-30099`). @default none */
+  tcpPorts?: { from: number; to: number } | null;
   /** WebSocket workers: how often they are pinged; one silent for 2.5 times this is dropped. @default 10000 */
   heartbeatMs?: number;
   /** Who owns which host. @default claims in this relay's memory ({@link MemoryHostRegistry}) */
@@ -93,6 +95,7 @@ export class RelayServer {
       maxHeaderBytes: opts.maxHeaderBytes ?? 32 * 1024,
       claimGraceMs: opts.claimGraceMs ?? 60_000,
       heartbeatMs: opts.heartbeatMs ?? HEARTBEAT_MS,
+      tcpPorts: opts.tcpPorts ?? null,
       now: opts.now ?? Date.now,
     };
     this.#opts = { tls: opts.tls, log: opts.log, publicPort: opts.publicPort, publicScheme: opts.publicScheme };

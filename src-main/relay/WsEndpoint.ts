@@ -1,7 +1,7 @@
 import http2, { type ClientHttp2Session, type ClientHttp2Stream, type IncomingHttpHeaders } from 'node:http2';
 import { STATUS_CODES, type IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import type { Socket } from 'node:net';
+import net, { type Socket } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
 import {
   FPW,
@@ -16,7 +16,7 @@ import {
 import { TUNNEL, WS_TUNNEL_PATH } from '../protocol/ws-tunnel.ts';
 import { tunnelStream } from '../protocol/ws-stream.ts';
 import { Admission, isRefusal, type Refusal } from './admission.ts';
-import { formatBytes, rawPage } from './answers.ts';
+import { formatBytes, peerAddress, rawPage } from './answers.ts';
 import type { RelayContext } from './context.ts';
 import { newRequestId } from './FpwEndpoint.ts';
 import { hasWorkerOnline, release, type HostEntry, type Visitor, type Worker, type WorkerSession } from './state.ts';
@@ -25,6 +25,13 @@ import type { VisitorIntake, WorkerPool } from './VisitorIntake.ts';
 /** Streams one session carries at once, at most (HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS on the worker). */
 const STREAM_WINDOW_BYTES = 1024 * 1024;
 const SESSION_WINDOW_BYTES = 16 * 1024 * 1024;
+
+/** A public TCP port of a worker's session. */
+interface TcpPort {
+  port: number;
+  session: Session | null;
+  close(): void;
+}
 
 /** One worker's WebSocket, with HTTP/2 over it, the relay as the client. */
 interface Session extends WorkerSession {
@@ -50,6 +57,10 @@ export class WsEndpoint implements WorkerPool {
   /** Public URLs for the upgrade responses being written, by request. */
   readonly #publicUrls = new WeakMap<IncomingMessage, string>();
   readonly #sessions = new Set<Session>();
+  /** The TCP port granted to an upgrade being answered. */
+  readonly #tcpAnswers = new WeakMap<IncomingMessage, string>();
+  /** TCP ports listened on now, by port. */
+  readonly #tcpPorts = new Map<number, TcpPort>();
 
   constructor(ctx: RelayContext, admission: Admission) {
     this.#ctx = ctx;
@@ -58,6 +69,8 @@ export class WsEndpoint implements WorkerPool {
     this.#wss.on('headers', (headers: string[], req: IncomingMessage) => {
       const url = this.#publicUrls.get(req);
       if (url) headers.push(`${FPW.publicUrl}: ${url}`);
+      const port = this.#tcpAnswers.get(req);
+      if (port) headers.push(`${TUNNEL.tcp}: ${port}`);
     });
   }
 
@@ -98,8 +111,17 @@ export class WsEndpoint implements WorkerPool {
         socket: req.socket,
       });
       if (isRefusal(worker)) return refuse(worker);
-      this.#publicUrls.set(req, this.#ctx.publicUrl(entry.host));
-      this.#wss.handleUpgrade(req, socket, head, (ws) => this.#open(entry, worker, ws, socket as Socket));
+      const tcpAsked = firstValue(req.headers[TUNNEL.tcp]);
+      const open = (port: TcpPort | null): void => {
+        if (port) this.#tcpAnswers.set(req, String(port.port));
+        this.#publicUrls.set(req, this.#ctx.publicUrl(entry.host));
+        this.#wss.handleUpgrade(req, socket, head, (ws) => this.#open(entry, worker, ws, socket as Socket, port));
+      };
+      if (tcpAsked === undefined) return open(null);
+      void this.#tcpPort(tcpAsked, entry).then((port) => {
+        if (socket.destroyed) return port.close();
+        open(port);
+      }, refuse);
     };
     const entry = this.#ctx.hosts.get(checked.host);
     if (entry) return admit(entry);
@@ -110,7 +132,7 @@ export class WsEndpoint implements WorkerPool {
     });
   }
 
-  #open(entry: HostEntry, worker: Worker, ws: WebSocket, socket: Socket): void {
+  #open(entry: HostEntry, worker: Worker, ws: WebSocket, socket: Socket, tcp: TcpPort | null = null): void {
     const duplex = tunnelStream(ws, socket, { masked: false });
     duplex.on('error', () => undefined);
     const h2 = http2.connect('http://porthole.tunnel', {
@@ -144,8 +166,10 @@ export class WsEndpoint implements WorkerPool {
       ws.ping();
     }, every);
     heartbeat.unref();
+    if (tcp) tcp.session = session;
     ws.once('close', () => {
       clearInterval(heartbeat);
+      tcp?.close();
       this.#sessions.delete(session);
       const i = entry.sessions.indexOf(session);
       if (i !== -1) entry.sessions.splice(i, 1);
@@ -361,6 +385,116 @@ export class WsEndpoint implements WorkerPool {
       if (!res.writableFinished) stream.resume();
     });
     return true;
+  }
+
+  /**
+   * A public TCP port for a worker that asks for one (`porthole-tcp`: a port, or `any`), within the
+   * relay's `--tcp-ports`: the relay listens on it, and each connection becomes a stream to the worker.
+   */
+  async #tcpPort(asked: string, entry: HostEntry): Promise<TcpPort> {
+    const range = this.#ctx.opts.tcpPorts;
+    if (!range)
+      throw {
+        status: 403,
+        title: 'Forbidden',
+        message: 'This relay offers no TCP ports (porthole relay --tcp-ports FROM-TO).',
+      } satisfies Refusal;
+    const wanted = asked === 'any' ? null : Number(asked);
+    if (wanted !== null && !(Number.isInteger(wanted) && wanted >= range.from && wanted <= range.to)) {
+      throw {
+        status: 403,
+        title: 'Forbidden',
+        message: `Port ${asked} is not one of this relay's TCP ports (${range.from}-${range.to}).`,
+      } satisfies Refusal;
+    }
+    const candidates =
+      wanted !== null ? [wanted] : Array.from({ length: range.to - range.from + 1 }, (_, i) => range.from + i);
+    for (const port of candidates) {
+      if (this.#tcpPorts.has(port)) continue;
+      const listening = await this.#listenTcp(port, entry);
+      if (listening) return listening;
+    }
+    throw {
+      status: 409,
+      title: 'Conflict',
+      message:
+        wanted !== null
+          ? `TCP port ${wanted} is taken.`
+          : `All of this relay's TCP ports (${range.from}-${range.to}) are taken.`,
+    } satisfies Refusal;
+  }
+
+  /** Listens on a TCP port for a host's worker; null when the port cannot be had. */
+  #listenTcp(port: number, entry: HostEntry): Promise<TcpPort | null> {
+    return new Promise((resolve) => {
+      const sockets = new Set<Socket>();
+      const server = net.createServer({ allowHalfOpen: true, noDelay: true }, (visitor) => {
+        sockets.add(visitor);
+        visitor.once('close', () => sockets.delete(visitor));
+        this.#tcpConnection(tcp, entry, visitor);
+      });
+      const tcp: TcpPort = {
+        port,
+        session: null,
+        close: () => {
+          if (this.#tcpPorts.get(port) === tcp) this.#tcpPorts.delete(port);
+          server.close();
+          for (const s of sockets) s.destroy();
+        },
+      };
+      server.once('error', () => resolve(null));
+      server.listen(port, this.#ctx.opts.bind, () => {
+        this.#tcpPorts.set(port, tcp);
+        this.#ctx.log(`${new Date().toISOString()} tcp port ${port} for ${entry.host}`);
+        resolve(tcp);
+      });
+    });
+  }
+
+  /** One visitor TCP connection: a stream to the worker, bytes both ways with back-pressure, half-close passed on. */
+  #tcpConnection(tcp: TcpPort, entry: HostEntry, visitor: Socket): void {
+    visitor.on('error', () => undefined);
+    const session = tcp.session;
+    const ip = peerAddress(visitor);
+    const started = this.#ctx.opts.now();
+    if (!session || session.leaving) {
+      visitor.destroy();
+      return;
+    }
+    let stream: ClientHttp2Stream;
+    try {
+      stream = session.h2.request(
+        { ':method': 'POST', ':path': '/', ':authority': entry.host, [TUNNEL.tcp]: 'connect', [TUNNEL.ip]: ip },
+        { endStream: false },
+      );
+    } catch {
+      visitor.destroy();
+      return;
+    }
+    session.streams += 1;
+    stream.on('error', () => undefined);
+    visitor.pause();
+    stream.once('response', (h) => {
+      if (h[':status'] !== 200) {
+        // The local service refused: the visitor's connection closes at once.
+        visitor.destroy();
+        stream.close();
+        return;
+      }
+      visitor.pipe(stream);
+      stream.pipe(visitor);
+      visitor.resume();
+    });
+    stream.once('close', () => {
+      session.streams -= 1;
+      if (!visitor.writableEnded) visitor.end();
+      this.#ctx.log(
+        `${new Date().toISOString()} ${ip} tcp:${tcp.port} ${entry.host} ${this.#ctx.opts.now() - started}ms in ${visitor.bytesRead}B out ${visitor.bytesWritten}B`,
+      );
+    });
+    visitor.once('close', () => {
+      if (!stream.closed) stream.close();
+    });
   }
 
   /**

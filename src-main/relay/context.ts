@@ -14,6 +14,8 @@ export interface RelaySettings {
   maxHeaderBytes: number;
   claimGraceMs: number;
   heartbeatMs: number;
+  /** Public TCP ports workers may ask for (`--tcp-ports`); null: none. */
+  tcpPorts: { from: number; to: number } | null;
   now: () => number;
 }
 

@@ -35,8 +35,12 @@ export interface TransportSetup {
 export type TransportFactory = (setup: TransportSetup) => Transport;
 
 /** The transport a profile's relay speaks: FPW long-polls (`relay.kind: 'fpw'`) or one WebSocket (`'ws'`). */
-export const createTransport: TransportFactory = ({ profile, handler, onPhase, rulesDigest, tuning = {} }) =>
-  profile.relay.kind === 'ws'
+export const createTransport: TransportFactory = ({ profile, handler, onPhase, rulesDigest, tuning = {} }) => {
+  const tcp = profile.upstream.kind === 'tcp' ? profile.upstream : null;
+  if (tcp && profile.relay.kind !== 'ws') {
+    throw new Error('a TCP tunnel needs the WebSocket transport: a ws:// or wss:// relay');
+  }
+  return profile.relay.kind === 'ws'
     ? new WsTransport({
         relayUrl: profile.relay.url,
         host: profile.relay.host,
@@ -46,6 +50,7 @@ export const createTransport: TransportFactory = ({ profile, handler, onPhase, r
         onPhase,
         ...(tuning.backoff ? { backoff: tuning.backoff } : {}),
         ...(tuning.deadAfterMs !== undefined ? { deadAfterMs: tuning.deadAfterMs } : {}),
+        ...(tcp ? { tcpPort: tcp.remotePort ?? ('any' as const) } : {}),
       })
     : new FpwTransport({
         relayUrl: profile.relay.url,
@@ -60,3 +65,4 @@ export const createTransport: TransportFactory = ({ profile, handler, onPhase, r
         ...(tuning.heldAfterMs !== undefined ? { heldAfterMs: tuning.heldAfterMs } : {}),
         ...(tuning.resendCapBytes !== undefined ? { resendCapBytes: tuning.resendCapBytes } : {}),
       });
+};

@@ -52,6 +52,11 @@ export interface RequestHandler {
    * Transports that carry upgrades (the WebSocket transport) call it; a handler without it refuses them.
    */
   upgrade?(req: VisitorRequest): Promise<UpgradeReply>;
+  /**
+   * A visitor's TCP connection (a TCP tunnel): the local service's connection, to be joined to it, or
+   * null when the service refused (the visitor's connection is then closed at once).
+   */
+  tcp?(visitorIp: string): Promise<Duplex | null>;
   /** Cuts short the upstream requests still running (the stop's grace period is over). */
   cancel?(): void;
 }

@@ -37,6 +37,8 @@ export interface WsTransportOptions {
   handler: RequestHandler;
   onPhase?: (state: PhaseState) => void;
   backoff?: Backoff;
+  /** A TCP tunnel: the public port to ask the relay for, or `any`. @default none (an HTTP tunnel) */
+  tcpPort?: number | 'any';
   /** Silence from the relay after which the connection is taken for dead. @default 30000 */
   deadAfterMs?: number;
   /** Clock, for tests. @default Date.now */
@@ -174,6 +176,7 @@ export class WsTransport implements Transport {
         'user-agent': FPW_USER_AGENT,
       };
       if (this.#opts.rulesDigest) headers[FPW.rules] = this.#opts.rulesDigest;
+      if (this.#opts.tcpPort !== undefined) headers[TUNNEL.tcp] = String(this.#opts.tcpPort);
       const ws = new WebSocket(this.#url, { headers, perMessageDeflate: false, handshakeTimeout: 15_000 });
       this.#ws = ws;
       let settled = false;
@@ -200,6 +203,14 @@ export class WsTransport implements Transport {
         socket = res.socket;
         const url = firstValue(res.headers[FPW.publicUrl]);
         if (url) this.#publicUrl = url;
+        // A TCP tunnel's address: the relay's host name as this worker reached it, and the port it got.
+        const port = firstValue(res.headers[TUNNEL.tcp]);
+        if (this.#opts.tcpPort !== undefined && port) {
+          const host = this.#url.hostname.includes(':') ? `[${this.#url.hostname}]` : this.#url.hostname;
+          this.#publicUrl = `tcp://${host}:${port}`;
+          // Asked for any port: the one it got is asked for again after a reconnect, so the address stays.
+          if (this.#opts.tcpPort === 'any') this.#opts.tcpPort = Number(port);
+        }
       });
       ws.on('open', () => {
         const session = this.#serve(ws, socket!);
@@ -260,6 +271,7 @@ export class WsTransport implements Transport {
   async #onStream(stream: ServerHttp2Stream, head: IncomingHttpHeaders): Promise<void> {
     stream.on('error', () => undefined);
     if (head[TUNNEL.upgrade] !== undefined) return this.#onUpgrade(stream, head);
+    if (head[TUNNEL.tcp] !== undefined) return this.#onTcp(stream, head);
     this.#active.add(stream);
     const id = String(stream.id);
     let reply: Reply;
@@ -359,6 +371,35 @@ export class WsTransport implements Transport {
       if (!stream.writableEnded) stream.end();
     });
     upstream.once('error', (err: Error) => finish(err));
+  }
+
+  /** A visitor's TCP connection: joined to one to the local service, bytes both ways, half-close passed on. */
+  async #onTcp(stream: ServerHttp2Stream, head: IncomingHttpHeaders): Promise<void> {
+    const local =
+      this.#stopping || !this.#opts.handler.tcp
+        ? null
+        : await this.#opts.handler.tcp(firstValue(head[TUNNEL.ip]) ?? '');
+    if (stream.destroyed) {
+      local?.destroy();
+      return;
+    }
+    if (!local) {
+      // Refused (or stopping): the relay closes the visitor's connection at once.
+      stream.respond({ ':status': 502 }, { endStream: true });
+      return;
+    }
+    stream.respond({ ':status': 200 });
+    stream.pipe(local);
+    local.pipe(stream);
+    const close = (): void => {
+      local.destroy();
+      if (!stream.destroyed) stream.close();
+    };
+    stream.once('close', close);
+    local.once('close', () => {
+      if (!stream.writableEnded) stream.end();
+    });
+    local.once('error', close);
   }
 
   /** Sends a reply on its stream: the head, then the body with the stream's flow control. */

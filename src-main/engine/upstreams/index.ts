@@ -3,6 +3,7 @@ import { FastCgiUpstream } from './fastcgi.ts';
 import { FolderUpstream } from './folder.ts';
 import { HttpUpstream } from './http.ts';
 import { rootProblem } from './root.ts';
+import { TcpUpstream } from './tcp.ts';
 import type { Upstream } from './upstream.ts';
 
 /** The upstream a profile names. */
@@ -32,6 +33,8 @@ export function createUpstream(profile: Profile): Upstream {
         listing: u.listing,
         followSymlinks: u.followSymlinks,
       });
+    case 'tcp':
+      return new TcpUpstream(u.target);
   }
 }
 
@@ -39,7 +42,7 @@ export function createUpstream(profile: Profile): Upstream {
  * Why the local service a profile names cannot be served at all (a missing folder or document root),
  * or null; what a tunnel checks at start, for a caller that wants to know before anything else.
  */
-export function upstreamProblem(u: { kind: 'http' } | { kind: 'fastcgi' | 'folder'; root: string }): string | null {
+export function upstreamProblem(u: { kind: 'http' | 'tcp' } | { kind: 'fastcgi' | 'folder'; root: string }): string | null {
   if (u.kind === 'folder') return rootProblem(u.root, 'the folder')?.message ?? null;
   if (u.kind === 'fastcgi') return rootProblem(u.root, 'the document root')?.message ?? null;
   return null;
