@@ -11,8 +11,9 @@ export class UsageError extends Error {
 const TUNNEL_HELP = `Tunnel options:
   --relay URL        Relay to poll; {host} stands for the host (default: the public FPW relay, https://{host}/);
                      ws:// or wss:// connects to Porthole's relay over one WebSocket
-  --transport T      fpw (long-polls, any FPW relay) or ws (one multiplexed WebSocket, Porthole's relay);
-                     default: ws for a ws:// or wss:// relay URL, else fpw
+  --transport T      fpw (long-polls, any FPW relay), ws (one multiplexed WebSocket, Porthole's relay) or
+                     ggrok (an unchanged ggrok server: one request at a time); default: ws for a
+                     ws:// or wss:// relay URL, else fpw
   --host NAME        Full public host name, e.g. my-app.28820.com (default: $FPW_HOST, else a five-word name, kept)
   --token TOKEN      Secret that claims the host (default: $FPW_TOKEN, else a random one, kept)
   --workers N        Concurrent long-polls, i.e. requests served at once (default 8)
@@ -38,6 +39,7 @@ const RELAY_HELP = `Relay options:
   --trust-proxy CIDR Believe X-Forwarded-For from these proxies (repeatable)
   --default-host H   Visitors whose Host matches no tunnel go to H
   --tcp-ports A-B    Let TCP tunnels (WebSocket transport) have public ports from A to B (default: none)
+  --ggrok            Accept unchanged ggrok clients at /$$ggrok (no token: only hosts no token holds)
   --cert FILE --key FILE   Serve HTTPS
   --json             Print events and requests as NDJSON
 `;
@@ -211,6 +213,7 @@ const RELAY_OPTIONS = {
   'trust-proxy': { type: 'string', multiple: true },
   'default-host': { type: 'string' },
   'tcp-ports': { type: 'string' },
+  ggrok: { type: 'boolean' },
   cert: { type: 'string' },
   key: { type: 'string' },
   json: { type: 'boolean' },
@@ -220,8 +223,8 @@ const DEMO_OPTIONS = { ...TUNNEL_OPTIONS, port: RELAY_OPTIONS.port, bind: RELAY_
 
 export interface TunnelArgs {
   relay: string | undefined;
-  /** How to reach the relay: FPW long-polls or one WebSocket; by default, from the relay URL's scheme. */
-  transport: 'fpw' | 'ws';
+  /** How to reach the relay: FPW long-polls, one WebSocket, or ggrok's protocol; by default, from the relay URL's scheme. */
+  transport: 'fpw' | 'ws' | 'ggrok';
   host: string | undefined;
   token: string | undefined;
   workers: number;
@@ -260,6 +263,7 @@ export type Command =
       trustProxy: string[];
       defaultHost: string | undefined;
       tcpPorts: { from: number; to: number } | null;
+      ggrok: boolean;
       cert: string | undefined;
       key: string | undefined;
       json: boolean;
@@ -289,7 +293,7 @@ function parse<T extends NonNullable<ParseArgsConfig['options']>>(args: string[]
 function tunnelArgs(
   values: Record<string, string | boolean | string[] | undefined>,
   inspect: InspectArg | null,
-  defaultTransport?: 'fpw' | 'ws',
+  defaultTransport?: 'fpw' | 'ws' | 'ggrok',
 ): TunnelArgs {
   const hostHeader = (values['host-header'] as string | undefined) ?? 'upstream';
   if (hostHeader !== 'upstream' && hostHeader !== 'visitor') {
@@ -337,9 +341,11 @@ function tunnelArgs(
 }
 
 /** The transport: `--transport` when given, else the relay URL's scheme (ws:// or wss://: WebSocket). */
-function transportOf(flag: string | undefined, relay: string | undefined): 'fpw' | 'ws' {
+function transportOf(flag: string | undefined, relay: string | undefined): 'fpw' | 'ws' | 'ggrok' {
   if (flag !== undefined) {
-    if (flag !== 'fpw' && flag !== 'ws') throw new UsageError(`--transport must be "fpw" or "ws", not "${flag}"`);
+    if (flag !== 'fpw' && flag !== 'ws' && flag !== 'ggrok') {
+      throw new UsageError(`--transport must be "fpw", "ws" or "ggrok", not "${flag}"`);
+    }
     return flag;
   }
   return relay !== undefined && /^wss?:\/\//i.test(relay) ? 'ws' : 'fpw';
@@ -560,6 +566,7 @@ export function parseCommand(argv: string[]): Command {
         trustProxy: values['trust-proxy'] ?? [],
         defaultHost: values['default-host'],
         tcpPorts: portRange(values['tcp-ports']),
+        ggrok: values.ggrok === true,
         cert: values.cert,
         key: values.key,
         json: values.json === true,

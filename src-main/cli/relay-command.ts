@@ -60,6 +60,7 @@ export async function runRelay(cmd: Extract<Command, { name: 'relay' }>): Promis
       trustProxy: cmd.trustProxy,
       defaultHost: cmd.defaultHost ?? null,
       tcpPorts: cmd.tcpPorts,
+      ggrok: cmd.ggrok,
       tls,
       log: (line) => out.info(line, { event: 'log', line }),
     });

@@ -310,6 +310,9 @@ export async function runHttp(cmd: Extract<Command, { upstream: UpstreamArg }>):
     cmd.tunnel.inspect,
     (s) => {
       out.info(`Forwarding ${s.publicUrl} -> ${s.target}`, { event: 'online', publicUrl: s.publicUrl, target: s.target });
+      if (cmd.tunnel.transport === 'ggrok') {
+        out.warn('ggrok serves one request at a time per connection: visitors wait their turn.');
+      }
     },
     undefined,
     persist,
@@ -350,8 +353,8 @@ export async function runStart(cmd: Extract<Command, { name: 'start' }>): Promis
   );
 }
 
-function checkRelayUrl(relayUrl: string, transport: 'fpw' | 'ws'): string {
-  const schemes = transport === 'ws' ? ['ws:', 'wss:'] : ['http:', 'https:'];
+function checkRelayUrl(relayUrl: string, transport: 'fpw' | 'ws' | 'ggrok'): string {
+  const schemes = transport === 'fpw' ? ['http:', 'https:'] : ['ws:', 'wss:'];
   let url: URL;
   try {
     url = pollUrl(relayUrl, 'example.com');
@@ -359,11 +362,11 @@ function checkRelayUrl(relayUrl: string, transport: 'fpw' | 'ws'): string {
     throw new CliFailure(`--relay "${relayUrl}" is not a URL`, EXIT.usage);
   }
   // --transport ws with an http(s) URL: the same relay, reached by its WebSocket.
-  if (transport === 'ws' && (url.protocol === 'http:' || url.protocol === 'https:')) {
+  if (transport !== 'fpw' && (url.protocol === 'http:' || url.protocol === 'https:')) {
     return relayUrl.replace(/^http/i, 'ws');
   }
   if (!schemes.includes(url.protocol)) {
-    const want = transport === 'ws' ? 'a ws:// or wss://' : 'an http:// or https://';
+    const want = transport === 'fpw' ? 'an http:// or https://' : 'a ws:// or wss://';
     throw new CliFailure(`--relay "${relayUrl}" is not ${want} URL (the ${transport} transport)`, EXIT.usage);
   }
   return relayUrl;

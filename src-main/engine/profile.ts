@@ -46,13 +46,22 @@ const WsRelaySchema = z.object({
   ...claimFields,
 });
 
+/** An unchanged ggrok server (github.com/onyas/ggrok): one WebSocket, one request at a time, no token. */
+const GgrokRelaySchema = z.object({
+  kind: z.literal('ggrok'),
+  /** The ggrok server, `ws://` or `wss://` (its `/$$ggrok` path is added). */
+  url: urlOf('relay URL', ['ws:', 'wss:']),
+  ...claimFields,
+});
+
 /** Where a tunnel connects, how (the transport: `kind`), and what it claims there. */
-export const RelaySchema = z.discriminatedUnion('kind', [FpwRelaySchema, WsRelaySchema]);
+export const RelaySchema = z.discriminatedUnion('kind', [FpwRelaySchema, WsRelaySchema, GgrokRelaySchema]);
 
 /** The relay of a draft: host and token may be left for the main process to fill. */
 const RelayDraftSchema = z.discriminatedUnion('kind', [
   FpwRelaySchema.partial({ host: true, token: true }),
   WsRelaySchema.partial({ host: true, token: true }),
+  GgrokRelaySchema.partial({ host: true, token: true }),
 ]);
 
 /** The transports a profile may use, by the relay's kind. */

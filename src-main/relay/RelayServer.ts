@@ -14,6 +14,7 @@ import { MemoryHostRegistry, type HostRegistry } from './HostRegistry.ts';
 import { isLive, type HostEntry, type Visitor } from './state.ts';
 import { VisitorIntake, type WorkerPool } from './VisitorIntake.ts';
 import { WsEndpoint } from './WsEndpoint.ts';
+import { GgrokEndpoint } from './GgrokEndpoint.ts';
 
 export { newRequestId } from './FpwEndpoint.ts';
 
@@ -54,6 +55,8 @@ export interface RelayOptions {
   log?: (line: string) => void;
   /** Clock, for tests. @default Date.now */
   now?: () => number;
+  /** Accept unchanged ggrok clients at `/$$ggrok` (they send no token). @default false */
+  ggrok?: boolean;
   /** Public TCP ports workers of the WebSocket transport may ask for (`--tcp-ports 30000-30099`). @default none */
   tcpPorts?: { from: number; to: number } | null;
   /** WebSocket workers: how often they are pinged; one silent for 2.5 times this is dropped. @default 10000 */
@@ -75,6 +78,7 @@ export class RelayServer {
   readonly #intake: VisitorIntake;
   readonly #fpw: FpwEndpoint;
   readonly #ws: WsEndpoint;
+  readonly #ggrok: GgrokEndpoint | null;
   readonly #server: http.Server | https.Server;
   #sweep: NodeJS.Timeout | null = null;
   #closing = false;
@@ -114,9 +118,13 @@ export class RelayServer {
     const admission = new Admission(this.#ctx);
     this.#fpw = new FpwEndpoint(this.#ctx, admission);
     this.#ws = new WsEndpoint(this.#ctx, admission);
-    this.#intake = new VisitorIntake(this.#ctx, new WorkerPools([this.#fpw, this.#ws]));
+    this.#ggrok = opts.ggrok ? new GgrokEndpoint(this.#ctx, admission) : null;
+    const pools: WorkerPool[] = [this.#fpw, this.#ws];
+    if (this.#ggrok) pools.push(this.#ggrok);
+    this.#intake = new VisitorIntake(this.#ctx, new WorkerPools(pools));
     this.#fpw.attach(this.#intake);
     this.#ws.attach(this.#intake);
+    this.#ggrok?.attach(this.#intake);
     const serverOpts: http.ServerOptions = {
       // fpw-header carries every header of a response in one header: the worker leg needs room.
       maxHeaderSize: 256 * 1024,
@@ -131,6 +139,7 @@ export class RelayServer {
     this.#server.on('connection', () => (this.#connections += 1));
     this.#server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
       if (this.#ws.isTunnel(req)) return this.#ws.upgrade(req, socket, head);
+      if (this.#ggrok?.isGgrok(req)) return this.#ggrok.upgrade(req, socket, head);
       this.#visitorUpgrade(req, socket, head);
     });
     this.#server.on('connect', (req: IncomingMessage, socket: Duplex) => this.#refuseRaw(req, socket, 'connect'));
@@ -213,6 +222,7 @@ export class RelayServer {
       for (const poll of entry.polls.splice(0)) this.#fpw.releasePoll(poll);
     }
     this.#ws.closeAll();
+    this.#ggrok?.closeAll();
     this.#server.closeIdleConnections();
     setTimeout(() => this.#server.closeAllConnections(), 200).unref();
     await closed;

@@ -85,7 +85,7 @@ export class WsEndpoint implements WorkerPool {
   }
 
   hasFree(entry: HostEntry): boolean {
-    return entry.sessions.some((s) => !(s as Session).leaving);
+    return entry.sessions.some((s) => s.kind === 'ws' && !(s as Session).leaving);
   }
 
   /** Takes a worker's WebSocket: admitted like an FPW poll, refused with the same pages. */
@@ -144,7 +144,7 @@ export class WsEndpoint implements WorkerPool {
     });
     h2.on('error', () => undefined);
     h2.on('connect', () => h2.setLocalWindowSize(SESSION_WINDOW_BYTES));
-    const session: Session = { entry, worker, ws, h2, streams: 0, leaving: false, visitors: new Set() };
+    const session: Session = { kind: 'ws', entry, worker, ws, h2, streams: 0, leaving: false, visitors: new Set() };
     this.#sessions.add(session);
     entry.sessions.push(session);
     this.#ctx.log(`${new Date().toISOString()} worker of ${entry.host} connected over WebSocket`);
@@ -199,7 +199,7 @@ export class WsEndpoint implements WorkerPool {
   /** Sends a visitor request to a worker as one HTTP/2 stream, and its answer back. */
   dispatch(entry: HostEntry, v: Visitor): void {
     const { opts } = this.#ctx;
-    const sessions = entry.sessions.filter((s) => !(s as Session).leaving) as Session[];
+    const sessions = entry.sessions.filter((s) => s.kind === 'ws' && !(s as Session).leaving) as Session[];
     const session = sessions.reduce((a, b) => (b.streams < a.streams ? b : a));
     if (v.timer) clearTimeout(v.timer);
     const q = entry.queue.indexOf(v);
@@ -516,7 +516,7 @@ export class WsEndpoint implements WorkerPool {
         `${new Date().toISOString()} ${ip} ${entry.host} ${req.method} ${req.url} ${status} ${this.#ctx.opts.now() - started}ms${note}`,
       );
     socket.on('error', () => undefined);
-    const sessions = entry.sessions.filter((s) => !(s as Session).leaving) as Session[];
+    const sessions = entry.sessions.filter((s) => s.kind === 'ws' && !(s as Session).leaving) as Session[];
     const session = sessions.reduce((a, b) => (b.streams < a.streams ? b : a));
     const json: HeaderMap = Object.create(null) as HeaderMap;
     for (let i = 0; i + 1 < req.rawHeaders.length; i += 2) {

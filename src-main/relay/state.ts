@@ -47,6 +47,8 @@ export interface Worker {
 
 /** A worker's multiplexed connection (the WebSocket transport): it takes any number of visitors at once. */
 export interface WorkerSession {
+  /** Which endpoint it belongs to: Porthole's WebSocket transport, or a ggrok client. */
+  kind: 'ws' | 'ggrok';
   worker: Worker;
   /** Visitor requests and streams running on it now. */
   streams: number;

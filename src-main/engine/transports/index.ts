@@ -4,6 +4,7 @@ import type { Profile } from '../profile.ts';
 import type { PhaseState } from '../shapes.ts';
 import { FpwTransport } from './fpw.ts';
 import { WsTransport } from './ws.ts';
+import { GgrokTransport } from './ggrok.ts';
 import type { RequestHandler, Transport } from './transport.ts';
 
 export type { Reply, RequestHandler, Transport, UpgradeReply } from './transport.ts';
@@ -38,7 +39,16 @@ export type TransportFactory = (setup: TransportSetup) => Transport;
 export const createTransport: TransportFactory = ({ profile, handler, onPhase, rulesDigest, tuning = {} }) => {
   const tcp = profile.upstream.kind === 'tcp' ? profile.upstream : null;
   if (tcp && profile.relay.kind !== 'ws') {
-    throw new Error('a TCP tunnel needs the WebSocket transport: a ws:// or wss:// relay');
+    throw new Error("a TCP tunnel needs the WebSocket transport to Porthole's relay");
+  }
+  if (profile.relay.kind === 'ggrok') {
+    return new GgrokTransport({
+      relayUrl: profile.relay.url,
+      host: profile.relay.host,
+      handler,
+      onPhase,
+      ...(tuning.backoff ? { backoff: tuning.backoff } : {}),
+    });
   }
   return profile.relay.kind === 'ws'
     ? new WsTransport({
