@@ -256,6 +256,18 @@ describe('TrayController', () => {
     expect(openWindow).toHaveBeenCalledTimes(1);
   });
 
+  it('"Copy public URL" of a TCP tunnel copies its tcp://host:port', () => {
+    const tcp = view('db', PHASES[2]!);
+    const online = {
+      ...tcp,
+      publicUrl: 'tcp://relay.example:31000',
+      state: { ...PHASES[2]!, publicUrl: 'tcp://relay.example:31000' },
+    };
+    const t = tray(state([online as typeof tcp]));
+    item(t, 'Copy public URL').click!();
+    expect(electron.clipboard.writes).toEqual(['tcp://relay.example:31000']);
+  });
+
   it('"Copy public URL" writes exactly the tunnel\'s URL to the clipboard', () => {
     const t = tray(state([view('a', PHASES[2]!), view('b', PHASES[0]!), view('c', PHASES[2]!)]));
     item(t, 'Copy public URL: c').click!();
