@@ -87,7 +87,8 @@ export class TrayController {
 
   #dispatch(action: TrayAction): void {
     if (action.type === 'copy-url') {
-      if (isWebUrl(action.url)) clipboard.writeText(action.url);
+      // The URL is the tunnel's own (http(s), or tcp://host:port for a TCP tunnel), never the page's.
+      if (isWebUrl(action.url) || /^tcp:\/\/[^\s/]+:\d+$/.test(action.url)) clipboard.writeText(action.url);
       return;
     }
     this.#opts.onAction(action);
