@@ -1,7 +1,7 @@
 import { once } from 'node:events';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import https from 'node:https';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { FPW } from '../protocol/fpw-codec.ts';
 import { HEARTBEAT_MS } from '../protocol/ws-tunnel.ts';
@@ -55,6 +55,12 @@ export interface RelayOptions {
   log?: (line: string) => void;
   /** Clock, for tests. @default Date.now */
   now?: () => number;
+  /** Time a connection has to send a whole request head (a silent connection too). @default 20000 */
+  headersTimeoutMs?: number;
+  /** Connections open at once from one address (trusted proxies excepted). @default 256 */
+  maxConnectionsPerIp?: number;
+  /** Connections open at once in all. @default 10000 */
+  maxConnections?: number;
   /** Accept unchanged ggrok clients at `/$$ggrok` (they send no token). @default false */
   ggrok?: boolean;
   /** Public TCP ports workers of the WebSocket transport may ask for (`--tcp-ports 30000-30099`). @default none */
@@ -85,6 +91,11 @@ export class RelayServer {
   #port = 0;
   /** TCP connections accepted since start (visitors and workers), for /healthz. */
   #connections = 0;
+  /** Connections open now, by peer address, and in all. */
+  readonly #open = new Map<string, number>();
+  #openTotal = 0;
+  /** When a refusal was last logged, by address. */
+  readonly #refusedLogged = new Map<string, number>();
 
   constructor(opts: RelayOptions = {}) {
     this.#settings = {
@@ -129,14 +140,46 @@ export class RelayServer {
       // fpw-header carries every header of a response in one header: the worker leg needs room.
       maxHeaderSize: 256 * 1024,
       keepAliveTimeout: 30_000,
+      // Long polls and long downloads have no overall deadline; a request head does, from the
+      // connection's first moment, so that slowloris and silent connections are closed (408).
       requestTimeout: 0,
+      headersTimeout: opts.headersTimeoutMs ?? 20_000,
+      connectionsCheckingInterval: Math.min(1000, Math.max(100, (opts.headersTimeoutMs ?? 20_000) / 4)),
       noDelay: true,
     };
     const handler = (req: IncomingMessage, res: ServerResponse): void => this.#onRequest(req, res);
     this.#server = opts.tls
       ? https.createServer({ ...serverOpts, cert: opts.tls.cert, key: opts.tls.key }, handler)
       : http.createServer(serverOpts, handler);
-    this.#server.on('connection', () => (this.#connections += 1));
+    const perIp = opts.maxConnectionsPerIp ?? 256;
+    const total = opts.maxConnections ?? 10_000;
+    this.#server.on('connection', (socket: Socket) => {
+      this.#connections += 1;
+      const ip = peerAddress(socket);
+      const open = this.#open.get(ip) ?? 0;
+      const exempt = this.#intake.isTrustedProxy(ip);
+      if ((!exempt && open >= perIp) || this.#openTotal >= total) {
+        // Said once a second at most per address: a flood must not flood the log too.
+        const now = this.#settings.now();
+        if ((this.#refusedLogged.get(ip) ?? 0) + 1000 <= now) {
+          this.#refusedLogged.set(ip, now);
+          this.#ctx.log(
+            `${new Date().toISOString()} refused a connection from ${ip}: ${open >= perIp ? `${open} open from it (limit ${perIp})` : `${this.#openTotal} open in all (limit ${total})`}`,
+          );
+        }
+        rawPage(socket, 503, 'Service Unavailable', 'Too many connections from your address.');
+        setTimeout(() => socket.destroy(), 1000).unref();
+        return;
+      }
+      this.#open.set(ip, open + 1);
+      this.#openTotal += 1;
+      socket.once('close', () => {
+        this.#openTotal -= 1;
+        const left = (this.#open.get(ip) ?? 1) - 1;
+        if (left > 0) this.#open.set(ip, left);
+        else this.#open.delete(ip);
+      });
+    });
     this.#server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
       if (this.#ws.isTunnel(req)) return this.#ws.upgrade(req, socket, head);
       if (this.#ggrok?.isGgrok(req)) return this.#ggrok.upgrade(req, socket, head);
@@ -147,6 +190,9 @@ export class RelayServer {
       if (!socket.writable) {
         socket.destroy();
         return;
+      }
+      if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT') {
+        return rawPage(socket, 408, 'Request Timeout', 'The request head did not arrive in time.');
       }
       const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
       rawPage(

@@ -176,6 +176,11 @@ export class VisitorIntake {
     return { ip, chain: hops.slice(i).join(', ') };
   }
 
+  /** True for an address of a proxy the relay was told to trust (`--trust-proxy`). */
+  isTrustedProxy(ip: string): boolean {
+    return this.#hasTrusted && this.#isTrusted(ip);
+  }
+
   #isTrusted(ip: string): boolean {
     if (isIPv4(ip)) return this.#trusted.check(ip, 'ipv4');
     if (isIPv6(ip)) return this.#trusted.check(ip, 'ipv6');
