@@ -7,7 +7,7 @@ import { FPW } from '../protocol/fpw-codec.ts';
 import { HEARTBEAT_MS } from '../protocol/ws-tunnel.ts';
 import { normaliseHost } from '../protocol/host-words.ts';
 import { Admission } from './admission.ts';
-import { page, peerAddress, rawPage } from './answers.ts';
+import { page, peerAddress, rawPage, requestHost } from './answers.ts';
 import type { RelayContext, RelaySettings } from './context.ts';
 import { FpwEndpoint } from './FpwEndpoint.ts';
 import { MemoryHostRegistry, type HostRegistry } from './HostRegistry.ts';
@@ -55,6 +55,11 @@ export interface RelayOptions {
   log?: (line: string) => void;
   /** Clock, for tests. @default Date.now */
   now?: () => number;
+  /**
+   * For this long after start, visitors of a host the relay does not know get 503 with Retry-After
+   * instead of 404: after a restart, its workers are on their way back. @default 10000
+   */
+  startupGraceMs?: number;
   /** Time a connection has to send a whole request head (a silent connection too). @default 20000 */
   headersTimeoutMs?: number;
   /** Connections open at once from one address (trusted proxies excepted). @default 256 */
@@ -89,6 +94,7 @@ export class RelayServer {
   #sweep: NodeJS.Timeout | null = null;
   #closing = false;
   #port = 0;
+  #startedAt = 0;
   /** TCP connections accepted since start (visitors and workers), for /healthz. */
   #connections = 0;
   /** Connections open now, by peer address, and in all. */
@@ -111,6 +117,7 @@ export class RelayServer {
       claimGraceMs: opts.claimGraceMs ?? 60_000,
       heartbeatMs: opts.heartbeatMs ?? HEARTBEAT_MS,
       tcpPorts: opts.tcpPorts ?? null,
+      startupGraceMs: opts.startupGraceMs ?? 10_000,
       now: opts.now ?? Date.now,
     };
     this.#opts = { tls: opts.tls, log: opts.log, publicPort: opts.publicPort, publicScheme: opts.publicScheme };
@@ -123,6 +130,7 @@ export class RelayServer {
       tokens: opts.tokens ?? null,
       defaultHost: opts.defaultHost ? opts.defaultHost.toLowerCase() : null,
       closing: () => this.#closing,
+      startedAt: () => this.#startedAt,
       log: (line) => this.#opts.log?.(line),
       publicUrl: (host) => this.publicUrl(host),
     };
@@ -209,6 +217,7 @@ export class RelayServer {
     this.#server.listen(this.#settings.port, this.#settings.bind);
     await once(this.#server, 'listening');
     this.#port = (this.#server.address() as AddressInfo).port;
+    this.#startedAt = this.#settings.now();
     this.#sweep = setInterval(() => void this.#expire(), 1000);
     this.#sweep.unref();
     return this.#port;
@@ -282,6 +291,18 @@ export class RelayServer {
 
   #onRequest(req: IncomingMessage, res: ServerResponse): void {
     res.on('error', () => undefined);
+    if (req.httpVersionMajor !== 1) {
+      return page(res, 505, 'HTTP Version Not Supported', `This relay speaks HTTP/1.1, not HTTP/${req.httpVersion}.`, {
+        connection: 'close',
+      });
+    }
+    let hosts = 0;
+    for (let i = 0; i < req.rawHeaders.length; i += 2) if (req.rawHeaders[i]!.toLowerCase() === 'host') hosts += 1;
+    if (hosts > 1) {
+      // Two Hosts could route one way here and another way behind: refused (RFC 9112 3.2).
+      req.resume();
+      return page(res, 400, 'Bad Request', 'The request has more than one Host header.', { connection: 'close' });
+    }
     const fpwHost = req.headers[FPW.host];
     const fpwToken = req.headers[FPW.token];
     if (fpwToken !== undefined && fpwHost === undefined) {
@@ -293,7 +314,7 @@ export class RelayServer {
     if (
       req.method === 'GET' &&
       (req.url === '/healthz' || req.url?.startsWith('/healthz?')) &&
-      !this.#hosts.has(normaliseHost(req.headers.host))
+      !this.#hosts.has(requestHost(req))
     ) {
       return this.#healthz(res);
     }

@@ -1,8 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { BlockList, isIPv4, isIPv6 } from 'node:net';
-import { normaliseHost } from '../protocol/host-words.ts';
 import { parseCidr, unmapIpv4 } from '../protocol/address.ts';
-import { formatBytes, headBytes, page, peerAddress } from './answers.ts';
+import { formatBytes, headBytes, page, peerAddress, requestHost } from './answers.ts';
 import type { RelayContext } from './context.ts';
 import { hasWorkerOnline, isLive, release, type HostEntry, type Visitor } from './state.ts';
 
@@ -45,7 +44,18 @@ export class VisitorIntake {
   handle(req: IncomingMessage, res: ServerResponse): void {
     const { opts } = this.#ctx;
     const started = opts.now();
-    const host = normaliseHost(req.headers.host);
+    const host = requestHost(req);
+    if (/^https?:\/\//i.test(req.url ?? '')) {
+      // An absolute-form target names the host: Host is made to say the same, as a proxy does
+      // (RFC 9112 3.2.2), so that the worker and the upstream see the host that was routed.
+      const authority = URL.canParse(req.url!) ? new URL(req.url!).host : null;
+      if (authority) {
+        for (let i = 0; i < req.rawHeaders.length; i += 2) {
+          if (req.rawHeaders[i]!.toLowerCase() === 'host') req.rawHeaders[i + 1] = authority;
+        }
+        req.headers.host = authority;
+      }
+    }
     const { ip, chain } = this.visitorIp(req);
     let entry = this.#ctx.hosts.get(host);
     const v: Visitor = {
@@ -69,6 +79,18 @@ export class VisitorIntake {
           return page(res, 503, 'Service Unavailable', `No worker is online for ${this.#ctx.defaultHost}.`, {
             'retry-after': '5',
           });
+        }
+        if (opts.now() - this.#ctx.startedAt() < opts.startupGraceMs) {
+          // Just started (a restart?): the host's workers may be on their way back.
+          return page(
+            res,
+            503,
+            'Service Unavailable',
+            `No tunnel serves ${host || 'this address'} yet: this relay has just started.`,
+            {
+              'retry-after': '2',
+            },
+          );
         }
         return page(res, 404, 'Not Found', `No tunnel serves ${host || 'this address'} on this relay.`);
       }

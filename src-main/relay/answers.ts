@@ -3,6 +3,7 @@ import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { unmapIpv4 } from '../protocol/address.ts';
 import { HTML_TYPE, errorPage } from '../protocol/pages.ts';
+import { normaliseHost } from '../protocol/host-words.ts';
 
 /** The relay's own answers: small HTML pages that say what happened. */
 
@@ -59,4 +60,20 @@ export function peerAddress(socket: Socket): string {
 
 export function formatBytes(n: number): string {
   return n >= 1024 * 1024 ? `${Math.round(n / 1024 / 1024)} MiB` : `${Math.round(n / 1024)} KiB`;
+}
+
+/**
+ * The host a visitor's request is for: the authority of an absolute-form target when it has one
+ * (RFC 9112 3.2.2: it wins over Host), else Host.
+ */
+export function requestHost(req: IncomingMessage): string {
+  const target = req.url ?? '';
+  if (/^https?:\/\//i.test(target)) {
+    try {
+      return normaliseHost(new URL(target).host);
+    } catch {
+      // not a URL: Host decides
+    }
+  }
+  return normaliseHost(req.headers.host);
 }

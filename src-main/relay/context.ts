@@ -16,6 +16,8 @@ export interface RelaySettings {
   heartbeatMs: number;
   /** Public TCP ports workers may ask for (`--tcp-ports`); null: none. */
   tcpPorts: { from: number; to: number } | null;
+  /** Unknown hosts get 503 (not 404) for this long after start. */
+  startupGraceMs: number;
   now: () => number;
 }
 
@@ -31,6 +33,8 @@ export interface RelayContext {
   readonly tokens: ReadonlySet<string> | null;
   /** Visitors whose Host matches no claim go to this host. */
   readonly defaultHost: string | null;
+  /** When the relay started listening (its clock). */
+  startedAt(): number;
   /** True once the relay began to close. */
   closing(): boolean;
   log(line: string): void;

@@ -132,7 +132,8 @@ export async function visit(
 }
 
 export async function startRelay(opts: RelayOptions = {}): Promise<RelayServer> {
-  const relay = new RelayServer({ port: 0, ...opts });
+  // Tests of a relay in its steady state: no start-up window in which unknown hosts get 503.
+  const relay = new RelayServer({ port: 0, startupGraceMs: 0, ...opts });
   await relay.listen();
   return relay;
 }
