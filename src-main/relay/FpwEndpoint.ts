@@ -48,11 +48,35 @@ export class FpwEndpoint implements WorkerPool {
       req.resume();
       page(res, r.status, r.title, r.message, r.status === 503 ? { 'retry-after': '5' } : {});
     };
+    const refuseWith = (status: number, title: string, message: string): void => {
+      req.resume();
+      page(res, status, title, message);
+    };
     const checked = this.#admission.check(rawHost, token);
     if (isRefusal(checked)) return refuse(checked);
     const { host } = checked;
     const replyId = firstValue(req.headers[FPW.id]) ?? firstValue(req.headers[FPW.rid]);
     const answersPending = replyId !== undefined && ctx.hosts.get(host)?.pending.has(replyId) === true;
+    if (workerHeadBytes(req) > MAX_WORKER_HEAD_BYTES) {
+      // A reply this relay will not take: its visitor hears so now, and the worker why, so that it
+      // drops this one reply and polls on.
+      const entry = ctx.hosts.get(host);
+      const v = entry?.token === token && replyId !== undefined ? entry.pending.get(replyId) : undefined;
+      if (entry && v) {
+        this.#intake.fail(
+          entry,
+          v,
+          502,
+          'Bad Gateway',
+          `The worker of ${entry.host} answered with headers too large to pass on.`,
+        );
+      }
+      return refuseWith(
+        431,
+        'Request Header Fields Too Large',
+        `This reply's headers are over ${MAX_WORKER_HEAD_BYTES / 1024} KiB, more than the relay takes; its visitor was answered 502.`,
+      );
+    }
     // While closing, replies to visitors still waiting are taken (that is what the grace period is
     // for); anything else is turned away.
     if (ctx.closing() && !answersPending) {
@@ -396,4 +420,13 @@ export function newRequestId(): string {
   const id = idPool.toString('hex', idOffset, idOffset + 16);
   idOffset += 16;
   return id;
+}
+
+/** The most head a worker's POST may have: fpw-header holds all the upstream's headers. */
+const MAX_WORKER_HEAD_BYTES = 256 * 1024;
+
+function workerHeadBytes(req: IncomingMessage): number {
+  let n = (req.url ?? '').length;
+  for (const h of req.rawHeaders) n += h.length + 2;
+  return n;
 }

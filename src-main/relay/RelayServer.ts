@@ -145,8 +145,10 @@ export class RelayServer {
     this.#ws.attach(this.#intake);
     this.#ggrok?.attach(this.#intake);
     const serverOpts: http.ServerOptions = {
-      // fpw-header carries every header of a response in one header: the worker leg needs room.
-      maxHeaderSize: 256 * 1024,
+      // fpw-header carries every header of a response in one header: the worker leg needs room. A
+      // worker's reply head is allowed 256 KiB; read up to twice that, so that the visitor of a reply
+      // over it can be told at once (a head that cannot be read names no visitor).
+      maxHeaderSize: 512 * 1024,
       keepAliveTimeout: 30_000,
       // Long polls and long downloads have no overall deadline; a request head does, from the
       // connection's first moment, so that slowloris and silent connections are closed (408).

@@ -5,7 +5,7 @@ import { bodyText, dispatchRequest, drain, type DispatchResponse } from '../disp
 import { Backoff } from '../backoff.ts';
 import type { RequestBody } from '../undici-body.ts';
 import { FPW, FPW_USER_AGENT, encodeHeaderJson, firstValue, parsePollAnswer } from '../../protocol/fpw-codec.ts';
-import type { Reply, RequestHandler, Transport } from './transport.ts';
+import { MAX_REPLY_HEADER_BYTES, tooLargeReply, type Reply, type RequestHandler, type Transport } from './transport.ts';
 
 export type { PhaseState, TunnelPhase } from '../shapes.ts';
 import type { PhaseState } from '../shapes.ts';
@@ -471,6 +471,14 @@ export class FpwTransport implements Transport {
       sent?.done?.(new Error(`relay refused the reply (HTTP ${status})`));
       return DONE;
     }
+    if (status === 431 && sent) {
+      // The relay could not take this reply's head: that one reply is dropped (its visitor was told),
+      // and the tunnel goes on, with no back-off.
+      sent.done?.(
+        new Error(`the relay refused the reply's headers (HTTP 431)${text ? `: ${text.slice(0, 200)}` : ''}`),
+      );
+      return null;
+    }
     // 5xx (Cloudflare's 502/520-524), 429 and anything unexpected: try again later, same reply.
     if (this.#stopping) {
       sent?.done?.(new Error(`relay answered HTTP ${status} while stopping`));
@@ -517,6 +525,11 @@ export class FpwTransport implements Transport {
         bodyLength: null,
         done: reply.done,
       };
+      headerJson = encodeHeaderJson(reply.headers);
+    }
+    if (headerJson.length > MAX_REPLY_HEADER_BYTES) {
+      // Over what the relay reads: this visitor gets a 502 now, and the tunnel goes on.
+      reply = tooLargeReply(reply, headerJson.length);
       headerJson = encodeHeaderJson(reply.headers);
     }
     let { body, bodyLength } = reply;

@@ -93,7 +93,12 @@ export class GgrokTransport implements Transport {
       if (this.#stopping) break;
       const now = this.#now();
       const delay = this.#backoff.fail(now);
-      this.#setState({ phase: 'reconnecting', attempt: this.#backoff.attempt, nextRetryAt: now + delay, lastError: message });
+      this.#setState({
+        phase: 'reconnecting',
+        attempt: this.#backoff.attempt,
+        nextRetryAt: now + delay,
+        lastError: message,
+      });
       try {
         await sleep(delay, undefined, { signal: this.#wake.signal });
       } catch {
@@ -104,7 +109,11 @@ export class GgrokTransport implements Transport {
 
   #connectOnce(): Promise<string> {
     return new Promise((resolve) => {
-      const ws = new WebSocket(this.#url, { headers: { host: this.#registerAs }, perMessageDeflate: false, handshakeTimeout: 15_000 });
+      const ws = new WebSocket(this.#url, {
+        headers: { host: this.#registerAs },
+        perMessageDeflate: false,
+        handshakeTimeout: 15_000,
+      });
       this.#ws = ws;
       let settled = false;
       const settle = (message: string): void => {

@@ -75,3 +75,31 @@ export interface UpgradeReply {
   /** Called once the session (or the plain answer) is over. */
   done?: (err?: Error) => void;
 }
+
+/**
+ * The largest header block a reply may need on its way to the relay (the upstream's headers, as
+ * fpw-header JSON, where bytes above 0x7F grow sixfold): Porthole's relay reads 256 KiB of head.
+ * A reply over it is answered 502 instead, so that one upstream cannot wedge a tunnel.
+ */
+export const MAX_REPLY_HEADER_BYTES = 192 * 1024;
+
+/** The reply that stands in for one whose headers are too large to carry; `done` reports why. */
+export function tooLargeReply(reply: Reply, size: number): Reply {
+  const message = `the upstream's headers are too large to carry (${Math.round(size / 1024)} KiB once encoded; the limit is ${MAX_REPLY_HEADER_BYTES / 1024} KiB)`;
+  const page = Buffer.from(
+    `<!doctype html>\n<html lang="en"><head><meta charset="utf-8"><title>502 Bad Gateway</title></head><body><h1>502 Bad Gateway</h1><p>The local service answered with headers too large for the tunnel to carry.</p></body></html>\n`,
+  );
+  const done = reply.done;
+  // Its own body is not read: dropped.
+  if (!Buffer.isBuffer(reply.body) && !Array.isArray(reply.body)) {
+    const it = reply.body[Symbol.asyncIterator]();
+    void it.return?.();
+  }
+  return {
+    status: 502,
+    headers: { 'content-type': 'text/html; charset=utf-8' },
+    body: page,
+    bodyLength: page.length,
+    done: (err) => done?.(err ?? new Error(message)),
+  };
+}

@@ -20,7 +20,7 @@ import {
 import { DEAD_AFTER_MS, HEARTBEAT_MS, TUNNEL, tunnelUrl } from '../../protocol/ws-tunnel.ts';
 import { Backoff } from '../backoff.ts';
 import type { PhaseState } from '../shapes.ts';
-import type { Reply, RequestHandler, Transport } from './transport.ts';
+import { MAX_REPLY_HEADER_BYTES, tooLargeReply, type Reply, type RequestHandler, type Transport } from './transport.ts';
 import { tunnelStream } from '../../protocol/ws-stream.ts';
 
 export interface WsTransportOptions {
@@ -408,9 +408,15 @@ export class WsTransport implements Transport {
       reply.done?.(new Error('the visitor went away'));
       return;
     }
+    let headerJson = encodeHeaderJson(reply.headers);
+    if (headerJson.length > MAX_REPLY_HEADER_BYTES) {
+      // Over what HTTP/2 carries here: this visitor gets a 502 now, and the connection goes on.
+      reply = tooLargeReply(reply, headerJson.length);
+      headerJson = encodeHeaderJson(reply.headers);
+    }
     const head: Record<string, string | number> = {
       ':status': reply.status,
-      [TUNNEL.headers]: encodeHeaderJson(reply.headers),
+      [TUNNEL.headers]: headerJson,
     };
     if (reply.bodyLength !== null) head[TUNNEL.length] = reply.bodyLength;
     if (reply.reason) head[TUNNEL.reason] = reply.reason;
