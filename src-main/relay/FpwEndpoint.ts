@@ -44,8 +44,18 @@ export class FpwEndpoint implements WorkerPool {
   /** Takes one worker POST: a poll, a reply, or both. */
   handle(req: IncomingMessage, res: ServerResponse, rawHost: string, token: string): void {
     const ctx = this.#ctx;
+    // Guessing tokens costs: refusals are counted per client address (through --trust-proxy).
+    const ip = this.#intake.visitorIp(req).ip;
+    const wait = ctx.failures.blockedFor(ip);
+    if (wait > 0) {
+      req.resume();
+      return page(res, 429, 'Too Many Requests', `Too many failed claims from ${ip}: try again in ${wait} s.`, {
+        'retry-after': String(wait),
+      });
+    }
     const refuse = (r: Refusal): void => {
       req.resume();
+      if (r.status === 403) ctx.failures.failed(ip);
       page(res, r.status, r.title, r.message, r.status === 503 ? { 'retry-after': '5' } : {});
     };
     const refuseWith = (status: number, title: string, message: string): void => {

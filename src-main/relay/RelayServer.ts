@@ -11,6 +11,7 @@ import { page, peerAddress, rawPage, requestHost } from './answers.ts';
 import type { RelayContext, RelaySettings } from './context.ts';
 import { FpwEndpoint } from './FpwEndpoint.ts';
 import { MemoryHostRegistry, type HostRegistry } from './HostRegistry.ts';
+import { FailureLimiter } from './limits.ts';
 import { isLive, type HostEntry, type Visitor } from './state.ts';
 import { VisitorIntake, type WorkerPool } from './VisitorIntake.ts';
 import { WsEndpoint } from './WsEndpoint.ts';
@@ -60,6 +61,10 @@ export interface RelayOptions {
    * instead of 404: after a restart, its workers are on their way back. @default 10000
    */
   startupGraceMs?: number;
+  /** Failed claims and wrong tokens one client address may make in a window, before 429s. @default 30 */
+  failedClaimsLimit?: number;
+  /** That window. @default 60000 */
+  failedClaimsWindowMs?: number;
   /** Time a connection has to send a whole request head (a silent connection too). @default 20000 */
   headersTimeoutMs?: number;
   /** Connections open at once from one address (trusted proxies excepted). @default 256 */
@@ -126,6 +131,12 @@ export class RelayServer {
       opts: settings,
       hosts: this.#hosts,
       registry: opts.registry ?? new MemoryHostRegistry({ graceMs: settings.claimGraceMs, now: settings.now }),
+      failures: new FailureLimiter({
+        limit: opts.failedClaimsLimit ?? 30,
+        windowMs: opts.failedClaimsWindowMs ?? 60_000,
+        now: settings.now,
+        log: (line) => opts.log?.(line),
+      }),
       domain: opts.domain ? opts.domain.toLowerCase().replace(/^\.|\.$/g, '') : null,
       tokens: opts.tokens ?? null,
       defaultHost: opts.defaultHost ? opts.defaultHost.toLowerCase() : null,
@@ -370,6 +381,7 @@ export class RelayServer {
     const now = this.#settings.now();
     const grace = this.#settings.claimGraceMs;
     const live: string[] = [];
+    this.#ctx.failures.sweep();
     for (const [host, e] of this.#hosts) {
       // Workers that stopped long ago are forgotten (each start of a Porthole worker is a new one).
       for (const [id, w] of e.workers) {

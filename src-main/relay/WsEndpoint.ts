@@ -91,7 +91,14 @@ export class WsEndpoint implements WorkerPool {
   /** Takes a worker's WebSocket: admitted like an FPW poll, refused with the same pages. */
   upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     socket.on('error', () => undefined);
-    const refuse = (r: Refusal): void => rawPage(socket, r.status, r.title, r.message);
+    const ip = this.#intake.visitorIp(req).ip;
+    const wait = this.#ctx.failures.blockedFor(ip);
+    if (wait > 0)
+      return rawPage(socket, 429, 'Too Many Requests', `Too many failed claims from ${ip}: try again in ${wait} s.`);
+    const refuse = (r: Refusal): void => {
+      if (r.status === 403) this.#ctx.failures.failed(ip);
+      rawPage(socket, r.status, r.title, r.message);
+    };
     const rawHost = firstValue(req.headers[FPW.host]);
     const token = firstValue(req.headers[FPW.token]);
     if (rawHost === undefined || token === undefined) {

@@ -1,4 +1,5 @@
 import type { HostRegistry } from './HostRegistry.ts';
+import type { FailureLimiter } from './limits.ts';
 import type { HostEntry } from './state.ts';
 
 /** The relay's settings, every default applied. */
@@ -27,6 +28,8 @@ export interface RelayContext {
   /** The hosts this relay holds workers or visitors of, by host name. */
   readonly hosts: Map<string, HostEntry>;
   readonly registry: HostRegistry;
+  /** Failed claims and wrong tokens, per client address. */
+  readonly failures: FailureLimiter;
   /** Hosts must be this domain or under it; null: any host. */
   readonly domain: string | null;
   /** Tokens allowed to claim; null: any token. */

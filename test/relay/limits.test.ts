@@ -1,10 +1,9 @@
 // Guessing tokens is not free: failed claims and wrong tokens are limited per client address (as
 // resolved through --trust-proxy), 403 until the limit, then 429, and the relay's log says so.
-import { request } from 'undici';
+import http from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { RelayServer } from '../../src-main/relay/RelayServer.ts';
 import { echoHandler, startRelay, startServer, startTunnel } from '../helpers/net.ts';
-import { Agent } from 'undici';
 
 const cleanups: Array<() => Promise<unknown>> = [];
 afterEach(async () => {
@@ -13,7 +12,12 @@ afterEach(async () => {
 
 async function setup(opts: Parameters<typeof startRelay>[0] = {}) {
   const lines: string[] = [];
-  const relay: RelayServer = await startRelay({ failedClaimsLimit: 5, failedClaimsWindowMs: 60_000, ...opts, log: (l) => lines.push(l) });
+  const relay: RelayServer = await startRelay({
+    failedClaimsLimit: 5,
+    failedClaimsWindowMs: 60_000,
+    ...opts,
+    log: (l) => lines.push(l),
+  });
   cleanups.push(() => relay.close(0));
   const up = await startServer(echoHandler());
   cleanups.push(() => up.close());
@@ -23,16 +27,34 @@ async function setup(opts: Parameters<typeof startRelay>[0] = {}) {
 }
 
 /** A poll with a wrong token, from a given source address (and an X-Forwarded-For). */
-async function guess(relay: RelayServer, from: string, xff?: string): Promise<{ status: number; retryAfter?: string }> {
-  const agent = new Agent({ connect: { localAddress: from } });
-  const res = await request(`${relay.url}/`, {
-    method: 'POST',
-    headers: { 'fpw-host': 'owned.test', 'fpw-token': `guess-${Math.random()}`, 'content-length': '0', ...(xff ? { 'x-forwarded-for': xff } : {}) },
-    dispatcher: agent,
+function guess(relay: RelayServer, from: string, xff?: string): Promise<{ status: number; retryAfter?: string }> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(
+      {
+        host: '127.0.0.1',
+        port: relay.port,
+        method: 'POST',
+        path: '/',
+        localAddress: from,
+        agent: false,
+        headers: {
+          'fpw-host': 'owned.test',
+          'fpw-token': `guess-${Math.random()}`,
+          'content-length': '0',
+          ...(xff ? { 'x-forwarded-for': xff } : {}),
+        },
+      },
+      (res) => {
+        res.resume();
+        res.on('end', () => {
+          const retry = res.headers['retry-after'];
+          resolve({ status: res.statusCode!, ...(retry ? { retryAfter: String(retry) } : {}) });
+        });
+      },
+    );
+    req.on('error', reject);
+    req.end();
   });
-  await res.body.dump();
-  await agent.close();
-  return { status: res.statusCode, ...(res.headers['retry-after'] ? { retryAfter: String(res.headers['retry-after']) } : {}) };
 }
 
 describe('wrong tokens', () => {
