@@ -388,15 +388,27 @@ export class FpwEndpoint implements WorkerPool {
   #track(entry: HostEntry, worker: Worker, socket: Socket): void {
     if (worker.sockets.has(socket)) return;
     worker.sockets.add(socket);
+    // A connection the relay itself closes (an idle keep-alive timing out) says nothing of the worker.
+    let timedOut = false;
+    socket.once('timeout', () => (timedOut = true));
     socket.once('close', () => {
       worker.sockets.delete(socket);
-      if (!worker.leaving || worker.sockets.size > 0) return;
-      for (const v of [...entry.pending.values()]) {
-        if (v.worker === worker) {
-          this.#intake.fail(entry, v, 502, 'Bad Gateway', `The tunnel of ${entry.host} stopped before it answered.`);
-        }
-      }
+      if (worker.sockets.size > 0) return;
+      if (worker.leaving) return this.#orphaned(entry, worker, `The tunnel of ${entry.host} stopped before it answered.`);
+      if (timedOut) return;
+      // The worker's last connection closed from its side: if it does not come back within a
+      // moment, it is gone (killed, crashed), and the visitors it had taken will never be answered.
+      setTimeout(() => {
+        if (worker.sockets.size === 0) this.#orphaned(entry, worker, `The worker of ${entry.host} went away before it answered.`);
+      }, WORKER_GONE_MS).unref();
     });
+  }
+
+  /** Answers every visitor a worker had taken: it will not. */
+  #orphaned(entry: HostEntry, worker: Worker, message: string): void {
+    for (const v of [...entry.pending.values()]) {
+      if (v.worker === worker) this.#intake.fail(entry, v, 502, 'Bad Gateway', message);
+    }
   }
 
   /** Gives a held poll back: its hold timer stops and it is answered idle. */
@@ -431,6 +443,9 @@ export function newRequestId(): string {
   idOffset += 16;
   return id;
 }
+
+/** How long a named worker with no connection left may take to come back before its visitors hear it is gone. */
+const WORKER_GONE_MS = 2000;
 
 /** The most head a worker's POST may have: fpw-header holds all the upstream's headers. */
 const MAX_WORKER_HEAD_BYTES = 256 * 1024;
