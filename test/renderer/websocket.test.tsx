@@ -131,7 +131,7 @@ describe('a WebSocket session in the inspector', () => {
       within(traffic)
         .getAllByRole('columnheader')
         .map((c) => c.textContent),
-    ).toEqual(['', 'From the visitor', 'From the service']);
+    ).toEqual(['From the visitor', 'From the service']);
     expect(rowsOf(traffic)).toEqual([
       ['Messages', '3', '2'],
       ['Bytes', '3 KiB', '2 KiB'],
@@ -166,7 +166,7 @@ describe('a WebSocket session in the inspector', () => {
       within(traffic)
         .getAllByRole('columnheader')
         .map((c) => c.textContent),
-    ).toEqual(['', '来自访客', '来自服务']);
+    ).toEqual(['来自访客', '来自服务']);
     expect(rowsOf(traffic).map((r) => r[0])).toEqual(['消息', '字节', '关闭码']);
     const last = screen.getByRole('table', { name: '最近的消息' });
     expect(rowsOf(last)[0]!.slice(0, 2)).toEqual(['访客 → 服务', '文本']);
