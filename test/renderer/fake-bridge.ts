@@ -81,6 +81,7 @@ export function makeDetail(
     startedAt?: number;
     error?: string | null;
     replayOf?: string | null;
+    refusedBy?: RequestDetail['refusedBy'];
     upstreamMs?: number | null;
     /** The sizes as the summary gives them, whatever the bodies (a WebSocket's or a TCP connection's traffic). */
     requestBytes?: number;
@@ -107,7 +108,7 @@ export function makeDetail(
     requestBytes: o.requestBytes ?? requestSize,
     responseBytes: o.responseBytes ?? responseSize,
     error: o.error ?? null,
-    refusedBy: null,
+    refusedBy: o.refusedBy ?? null,
     replayOf: o.replayOf ?? null,
     requestHeaders: o.requestHeaders ?? [['user-agent', 'test']],
     responseHeaders: o.responseHeaders ?? [['content-type', 'text/plain']],
