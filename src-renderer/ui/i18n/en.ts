@@ -150,6 +150,7 @@ export const en = {
     replayMark: '↻',
     refused: { 'ip-deny': 'IP denied', 'ip-allow': 'IP not allowed', 'basic-auth': 'password' },
     kindWebSocket: 'WebSocket',
+    kindTcp: 'TCP',
     traffic: 'received {{in}} · sent {{out}}',
   },
   detail: {
@@ -203,6 +204,12 @@ export const en = {
     responseBodyOf: '{{which}}: body',
     replaying: 'Sending the request again…',
     replayGone: 'The replay’s record is no longer kept.',
+    tcp: {
+      target: 'Local service',
+      openFor: 'Open for',
+      received: 'Received from the visitor',
+      sent: 'Sent to the visitor',
+    },
     ws: {
       opened: 'Opened',
       closed: 'Closed',

@@ -149,6 +149,7 @@ export const zhCN: Strings = {
     replayMark: '↻',
     refused: { 'ip-deny': 'IP 被拒绝', 'ip-allow': 'IP 不在允许列表', 'basic-auth': '密码' },
     kindWebSocket: 'WebSocket',
+    kindTcp: 'TCP',
     traffic: '接收 {{in}} · 发送 {{out}}',
   },
   detail: {
@@ -202,6 +203,12 @@ export const zhCN: Strings = {
     responseBodyOf: '{{which}}：响应体',
     replaying: '正在重新发送请求…',
     replayGone: '重放的记录已不再保留。',
+    tcp: {
+      target: '本地服务',
+      openFor: '持续时间',
+      received: '从访客接收',
+      sent: '发送给访客',
+    },
     ws: {
       opened: '打开时间',
       closed: '关闭',

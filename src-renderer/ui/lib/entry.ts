@@ -6,8 +6,9 @@ import type { RequestSummaryView } from '../../../src-main/ipc/contract.ts';
 
 export type EntryKind = 'http' | 'websocket' | 'tcp';
 
-/** The method filter's value for WebSocket sessions. */
+/** The method filter's values for the kinds that are not HTTP methods. */
 export const WEBSOCKET_FILTER = 'WS';
+export const TCP_FILTER = 'TCP';
 
 export function entryKind(r: Pick<RequestSummaryView, 'method' | 'status'>): EntryKind {
   if (r.method === 'TCP') return 'tcp';

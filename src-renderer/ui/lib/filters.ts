@@ -1,15 +1,15 @@
 import type { RequestSummaryView } from '../../../src-main/ipc/contract.ts';
 import type { RequestFilters } from '../store/index.ts';
-import { entryKind, methodLabel, WEBSOCKET_FILTER } from './entry.ts';
+import { entryKind, methodLabel, TCP_FILTER, WEBSOCKET_FILTER } from './entry.ts';
 import { displayPath } from './path.ts';
 
 function matches(r: RequestSummaryView, f: RequestFilters, text: string): boolean {
   if (f.method) {
     const kind = entryKind(r);
-    // WebSocket sessions by their kind; an HTTP method finds plain requests only.
-    if (f.method === WEBSOCKET_FILTER) {
-      if (kind !== 'websocket') return false;
-    } else if (kind === 'websocket' || r.method.toUpperCase() !== f.method) return false;
+    // WebSocket sessions and TCP connections by their kind; an HTTP method finds plain requests only.
+    if (f.method === WEBSOCKET_FILTER || f.method === TCP_FILTER) {
+      if (kind !== (f.method === TCP_FILTER ? 'tcp' : 'websocket')) return false;
+    } else if (kind !== 'http' || r.method.toUpperCase() !== f.method) return false;
   }
   if (f.statusClass) {
     if (f.statusClass === 'error') {

@@ -141,88 +141,99 @@ function Detail({ detail, tunnelId, publicUrl }: { detail: RequestDetail; tunnel
         <StatusCode status={detail.status} />
         {detail.replayOf ? <span className="ph-chip">{t('detail.isReplay')}</span> : null}
       </header>
-      <div className="ph-actions" role="toolbar" aria-label={t('detail.actions')}>
-        {http ? (
-          <>
-            <button
-              type="button"
-              className="ph-button ph-button-primary"
-              disabled={notReplayable || replay?.status === 'sending'}
-              aria-describedby={notReplayable ? reasonId : undefined}
-              title={
-                notReplayable
-                  ? t('detail.notReplayable', { size: formatBytes(detail.requestBody.size, i18n.language) })
-                  : undefined
-              }
-              onClick={() => void sendReplay()}
-            >
-              {t('detail.replay')}
-            </button>
-            <button
-              type="button"
-              className="ph-button"
-              aria-expanded={editing}
-              disabled={replay?.status === 'sending'}
-              onClick={() => setEditing((e) => !e)}
-            >
-              {t('detail.editReplay')}
-            </button>
-            <button type="button" className="ph-button" onClick={() => void copyCurl()}>
-              {t('detail.copyCurl')}
-            </button>
-          </>
-        ) : null}
-        <button type="button" className="ph-button" onClick={() => void exportHar()}>
-          {t('detail.exportHar')}
-        </button>
-      </div>
-      {http && notReplayable ? (
-        <p id={reasonId} className="ph-note">
-          {t('detail.notReplayable', { size: formatBytes(detail.requestBody.size, i18n.language) })}
-        </p>
-      ) : null}
-      {editing ? (
-        <EditReplayForm detail={detail} onCancel={() => setEditing(false)} onSend={(edit) => void sendReplay(edit)} />
+      {kind === 'tcp' ? (
+        // A connection has no headers or bodies, and nothing to send again or to export.
+        <TcpOverview detail={detail} />
       ) : (
-        <Tabs<DetailTab> label={t('detail.tabs')} tabs={tabs} active={tab} onChange={setTab}>
-          {tab === 'overview' && kind === 'websocket' ? (
-            <WebSocketOverview detail={detail} publicUrl={publicUrl} />
+        <>
+          <div className="ph-actions" role="toolbar" aria-label={t('detail.actions')}>
+            {http ? (
+              <>
+                <button
+                  type="button"
+                  className="ph-button ph-button-primary"
+                  disabled={notReplayable || replay?.status === 'sending'}
+                  aria-describedby={notReplayable ? reasonId : undefined}
+                  title={
+                    notReplayable
+                      ? t('detail.notReplayable', { size: formatBytes(detail.requestBody.size, i18n.language) })
+                      : undefined
+                  }
+                  onClick={() => void sendReplay()}
+                >
+                  {t('detail.replay')}
+                </button>
+                <button
+                  type="button"
+                  className="ph-button"
+                  aria-expanded={editing}
+                  disabled={replay?.status === 'sending'}
+                  onClick={() => setEditing((e) => !e)}
+                >
+                  {t('detail.editReplay')}
+                </button>
+                <button type="button" className="ph-button" onClick={() => void copyCurl()}>
+                  {t('detail.copyCurl')}
+                </button>
+              </>
+            ) : null}
+            <button type="button" className="ph-button" onClick={() => void exportHar()}>
+              {t('detail.exportHar')}
+            </button>
+          </div>
+          {http && notReplayable ? (
+            <p id={reasonId} className="ph-note">
+              {t('detail.notReplayable', { size: formatBytes(detail.requestBody.size, i18n.language) })}
+            </p>
           ) : null}
-          {tab === 'overview' && kind !== 'websocket' ? <Overview detail={detail} publicUrl={publicUrl} /> : null}
-          {tab === 'request' ? (
-            <>
-              <h3>{t('detail.requestHeaders')}</h3>
-              <HeadersTable headers={detail.requestHeaders} label={t('detail.requestHeaders')} />
-              {http ? (
+          {editing ? (
+            <EditReplayForm
+              detail={detail}
+              onCancel={() => setEditing(false)}
+              onSend={(edit) => void sendReplay(edit)}
+            />
+          ) : (
+            <Tabs<DetailTab> label={t('detail.tabs')} tabs={tabs} active={tab} onChange={setTab}>
+              {tab === 'overview' && kind === 'websocket' ? (
+                <WebSocketOverview detail={detail} publicUrl={publicUrl} />
+              ) : null}
+              {tab === 'overview' && kind !== 'websocket' ? <Overview detail={detail} publicUrl={publicUrl} /> : null}
+              {tab === 'request' ? (
                 <>
-                  <h3>{t('detail.requestBody')}</h3>
-                  <BodyViewer
-                    body={detail.requestBody}
-                    headers={detail.requestHeaders}
-                    label={t('detail.requestBody')}
-                  />
+                  <h3>{t('detail.requestHeaders')}</h3>
+                  <HeadersTable headers={detail.requestHeaders} label={t('detail.requestHeaders')} />
+                  {http ? (
+                    <>
+                      <h3>{t('detail.requestBody')}</h3>
+                      <BodyViewer
+                        body={detail.requestBody}
+                        headers={detail.requestHeaders}
+                        label={t('detail.requestBody')}
+                      />
+                    </>
+                  ) : null}
                 </>
               ) : null}
-            </>
-          ) : null}
-          {tab === 'response' ? (
-            <>
-              <h3>{t('detail.responseHeaders')}</h3>
-              <HeadersTable headers={detail.responseHeaders} label={t('detail.responseHeaders')} />
-              {http ? (
+              {tab === 'response' ? (
                 <>
-                  <h3>{t('detail.responseBody')}</h3>
-                  <BodyViewer
-                    body={detail.responseBody}
-                    headers={detail.responseHeaders}
-                    label={t('detail.responseBody')}
-                  />
+                  <h3>{t('detail.responseHeaders')}</h3>
+                  <HeadersTable headers={detail.responseHeaders} label={t('detail.responseHeaders')} />
+                  {http ? (
+                    <>
+                      <h3>{t('detail.responseBody')}</h3>
+                      <BodyViewer
+                        body={detail.responseBody}
+                        headers={detail.responseHeaders}
+                        label={t('detail.responseBody')}
+                      />
+                    </>
+                  ) : null}
                 </>
               ) : null}
-            </>
-          ) : null}
-          {tab === 'replay' && replay ? <Comparison original={detail} replay={replay} /> : null}
-        </Tabs>
+              {tab === 'replay' && replay ? <Comparison original={detail} replay={replay} /> : null}
+            </Tabs>
+          )}
+        </>
       )}
     </>
   );
@@ -403,6 +414,26 @@ function WebSocketOverview({ detail, publicUrl }: { detail: RequestDetail; publi
       ) : null}
     </>
   );
+}
+
+function TcpOverview({ detail }: { detail: RequestDetail }) {
+  const { t, i18n } = useTranslation();
+  const lang = i18n.language;
+  // The record's URL is the local service (host:port) the connection was joined to.
+  const rows: Array<[string, string]> = [
+    [t('detail.tcp.target'), detail.url],
+    [t('detail.ws.opened'), formatDateTime(detail.startedAt, lang)],
+    [
+      t('detail.tcp.openFor'),
+      detail.durationMs === null ? t('detail.ws.stillOpen') : formatDuration(detail.durationMs, lang),
+    ],
+    [t('detail.tcp.received'), formatBytes(detail.requestBytes, lang)],
+    [t('detail.tcp.sent'), formatBytes(detail.responseBytes, lang)],
+    [t('detail.visitor'), detail.visitorIp],
+  ];
+  if (detail.refusedBy) rows.push([t('detail.refusedBy'), t(`detail.refused.${detail.refusedBy}`)]);
+  if (detail.error) rows.push([t('detail.error'), detail.error]);
+  return <Facts rows={rows} />;
 }
 
 function ResponseColumn({

@@ -89,7 +89,7 @@ const Row = memo(function Row({ r, index, selected, checked, top, lang, onSelect
           {r.replayOf ? <span className="ph-replay-mark">{t('requests.replayMark')} </span> : null}
           {path}
         </button>
-        {kind === 'websocket' ? (
+        {kind !== 'http' ? (
           <span className="ph-traffic">
             {t('requests.traffic', { in: formatBytes(r.requestBytes, lang), out: formatBytes(r.responseBytes, lang) })}
           </span>
