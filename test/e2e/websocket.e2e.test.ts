@@ -115,10 +115,16 @@ describe("a visitor's WebSocket through porthole demo, in headless Chromium", ()
     expect(last[6]![3]).toBe('1000 bye');
     expect(await detail.textContent()).toContain(`ws://${demo.host}/echo-ws`);
 
-    // Laid out within the detail: nothing cut or scrolled sideways.
-    const box = await detail.evaluate((el) => ({ scroll: el.scrollWidth, client: el.clientWidth }));
-    expect(box.scroll).toBeLessThanOrEqual(box.client);
-    await page.screenshot({ path: join(RESULTS, 'inspector-websocket.png') });
+    // Laid out within the detail, wide and narrow: nothing cut or scrolled sideways.
+    for (const [width, height, name] of [
+      [1440, 900, 'inspector-websocket.png'],
+      [1024, 700, 'inspector-websocket-1024.png'],
+    ] as const) {
+      await page.setViewportSize({ width, height });
+      const box = await detail.evaluate((el) => ({ scroll: el.scrollWidth, client: el.clientWidth }));
+      expect(box.scroll, `${width}x${height}`).toBeLessThanOrEqual(box.client);
+      await page.screenshot({ path: join(RESULTS, name) });
+    }
     expect(problems).toEqual([]);
   });
 });
