@@ -12,9 +12,14 @@ export interface WsMessage {
   size: number;
   /** Its first bytes (unmasked). */
   preview: Buffer;
+  /** When it had passed whole (ms since the epoch). */
+  at: number;
+  /** Its place among the messages of every watcher of this process: orders the two ways of a session. */
+  seq: number;
 }
 
 const PREVIEW_BYTES = 256;
+let nextSeq = 1;
 const KINDS: Record<number, WsMessage['kind']> = { 1: 'text', 2: 'binary', 8: 'close', 9: 'ping', 10: 'pong' };
 
 export class WsFrameWatcher {
@@ -110,7 +115,13 @@ export class WsFrameWatcher {
     if (!this.#fin) return;
     const current = this.#current!;
     this.#current = null;
-    const message: WsMessage = { kind: current.kind, size: current.size, preview: Buffer.concat(current.preview) };
+    const message: WsMessage = {
+      kind: current.kind,
+      size: current.size,
+      preview: Buffer.concat(current.preview),
+      at: Date.now(),
+      seq: nextSeq++,
+    };
     if (message.kind === 'close' && message.preview.length >= 2) this.closeCode = message.preview.readUInt16BE(0);
     if (message.kind === 'text' || message.kind === 'binary') this.messages += 1;
     this.last.push(message);

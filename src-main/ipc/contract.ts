@@ -132,6 +132,39 @@ export interface BodyView {
   truncated: boolean;
 }
 
+/** One WebSocket message as the log keeps it: who sent it, its kind, its real size and its first bytes. */
+export interface WsMessageView {
+  /** The visitor (to the local service) or the local service (to the visitor). */
+  from: 'visitor' | 'upstream';
+  kind: 'text' | 'binary' | 'close' | 'ping' | 'pong';
+  /** When it had passed whole (ms since the epoch). */
+  at: number;
+  /** The message's real size in bytes (a close message's: its code and reason). */
+  size: number;
+  /** Its first bytes, base64 (as bodies are). */
+  base64: string;
+  /** True when `base64` holds less than the whole message. */
+  truncated: boolean;
+}
+
+/** What passed one way in a WebSocket session. */
+export interface WsDirectionView {
+  /** Data messages (text and binary). */
+  messages: number;
+  /** Bytes on the wire, frame headers included. */
+  bytes: number;
+  /** The code of the close message this side sent, if it sent one. */
+  closeCode: number | null;
+}
+
+/** A visitor's WebSocket session (a record with status 101): its traffic both ways and its last messages. */
+export interface WebSocketView {
+  fromVisitor: WsDirectionView;
+  fromUpstream: WsDirectionView;
+  /** The last messages both ways, oldest first. */
+  last: WsMessageView[];
+}
+
 /** Everything kept about one request, fetched by id when a person opens it. */
 export interface RequestDetail extends RequestSummaryView {
   requestHeaders: Array<[string, string]>;
@@ -140,6 +173,8 @@ export interface RequestDetail extends RequestSummaryView {
   responseBody: BodyView;
   /** Whether the whole request body was kept, so that it can be replayed. */
   replayable: boolean;
+  /** For a visitor's WebSocket session: what passed each way, the close codes and the last messages. */
+  websocket?: WebSocketView;
 }
 
 /** How secrets (relay tokens, passwords) are kept on this machine. */

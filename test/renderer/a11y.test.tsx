@@ -69,6 +69,9 @@ describe('accessible names', () => {
     await user.click(screen.getByRole('button', { name: 'New tunnel' }));
     await user.selectOptions(screen.getByLabelText('Kind'), 'fastcgi');
     expect(unnamed()).toEqual([]);
+    await user.selectOptions(screen.getByLabelText('Transport'), 'ws');
+    await user.selectOptions(screen.getByLabelText('Kind'), 'tcp');
+    expect(unnamed()).toEqual([]);
     await user.click(screen.getByRole('button', { name: 'Settings' }));
     await screen.findByRole('combobox', { name: 'Language' });
     expect(unnamed()).toEqual([]);

@@ -16,6 +16,7 @@ import type {
   Settings,
   TunnelPhaseState,
   TunnelView,
+  WebSocketView,
 } from '../../src-main/ipc/contract.ts';
 
 const ok = <T>(value: T): Result<T> => ({ ok: true, value });
@@ -80,6 +81,12 @@ export function makeDetail(
     startedAt?: number;
     error?: string | null;
     replayOf?: string | null;
+    refusedBy?: RequestDetail['refusedBy'];
+    upstreamMs?: number | null;
+    /** The sizes as the summary gives them, whatever the bodies (a WebSocket's or a TCP connection's traffic). */
+    requestBytes?: number;
+    responseBytes?: number;
+    websocket?: WebSocketView;
   } = {},
 ): RequestDetail {
   const n = seq++;
@@ -93,21 +100,22 @@ export function makeDetail(
     tunnelId,
     startedAt: o.startedAt ?? Date.UTC(2026, 10, 22, 9, 30, 0) + n * 1000,
     durationMs: o.durationMs ?? 12,
-    upstreamMs: (o.durationMs ?? 12) - 2,
+    upstreamMs: o.upstreamMs === undefined ? (o.durationMs ?? 12) - 2 : o.upstreamMs,
     visitorIp: o.visitorIp ?? '203.0.113.7',
     method: o.method ?? 'GET',
     url: o.url ?? `/item/${n}`,
     status: o.status === undefined ? 200 : o.status,
-    requestBytes: requestSize,
-    responseBytes: responseSize,
+    requestBytes: o.requestBytes ?? requestSize,
+    responseBytes: o.responseBytes ?? responseSize,
     error: o.error ?? null,
-    refusedBy: null,
+    refusedBy: o.refusedBy ?? null,
     replayOf: o.replayOf ?? null,
     requestHeaders: o.requestHeaders ?? [['user-agent', 'test']],
     responseHeaders: o.responseHeaders ?? [['content-type', 'text/plain']],
     requestBody: { base64: b64(reqBytes), size: requestSize, truncated: requestSize > reqBytes.length },
     responseBody: { base64: b64(resBytes), size: responseSize, truncated: responseSize > resBytes.length },
     replayable: o.replayable ?? true,
+    ...(o.websocket ? { websocket: o.websocket } : {}),
   };
 }
 

@@ -179,4 +179,120 @@ describe('profile editor', () => {
     expect(commandSchemas['profiles:update'].safeParse(payload).success).toBe(true);
     expect((await screen.findByRole('status', { name: 'Messages' })).textContent).toContain('Saved Demo 2.');
   });
+
+  it('chooses the transport: ws:// for WebSocket and ggrok, http(s):// for FPW, with the schema’s messages in both languages', async () => {
+    const bridge = new FakeBridge();
+    const { user, form } = await newTunnelForm(bridge);
+    const transport = screen.getByLabelText('Transport') as HTMLSelectElement;
+    expect(transport.value).toBe('fpw');
+    expect([...transport.options].map((o) => o.value)).toEqual(['fpw', 'ws', 'ggrok']);
+    await user.type(screen.getByLabelText('Name'), 'Chat');
+    await user.selectOptions(transport, 'ws');
+    // Only FPW has a public relay: over WebSocket the relay URL is asked for at once.
+    expect(within(form).queryByRole('radio', { name: 'Another relay' })).toBeNull();
+    await user.type(screen.getByLabelText('Relay URL'), 'https://relay.example.com/');
+    await user.click(within(form).getByRole('button', { name: 'Create tunnel' }));
+    expect(bridge.callsOf('profiles:create')).toEqual([]);
+    expect(messagesOf('Relay URL')).toEqual(['The relay URL must be a ws:// or wss:// URL.']);
+    await user.selectOptions(transport, 'ggrok');
+    expect(messagesOf('Relay URL')).toEqual(['The relay URL must be a ws:// or wss:// URL.']);
+    act(() => bridge.emit('settings:changed', { ...bridge.settingsValue, language: 'zh-CN' }));
+    await screen.findByRole('form', { name: '新建隧道' });
+    expect(messagesOf('中继 URL')).toEqual(['中继 URL 必须是 ws:// 或 wss:// 地址。']);
+    act(() => bridge.emit('settings:changed', { ...bridge.settingsValue, language: 'en' }));
+    await screen.findByRole('form', { name: 'New tunnel' });
+
+    // FPW takes http(s)://, and says so of a ws:// URL.
+    await user.selectOptions(transport, 'fpw');
+    await user.click(within(form).getByRole('radio', { name: 'Another relay' }));
+    await user.clear(screen.getByLabelText('Relay URL'));
+    await user.type(screen.getByLabelText('Relay URL'), 'ws://relay.example.com/');
+    expect(messagesOf('Relay URL')).toEqual(['The relay URL must be an http:// or https:// URL.']);
+
+    // A ggrok server with a ws:// URL is a draft the contract accepts.
+    await user.selectOptions(transport, 'ggrok');
+    await user.type(screen.getByLabelText('URL'), 'http://127.0.0.1:3000');
+    await user.click(within(form).getByRole('button', { name: 'Create tunnel' }));
+    const [payload] = bridge.callsOf('profiles:create') as Array<{ profile: Record<string, unknown> }>;
+    expect(commandSchemas['profiles:create'].safeParse(payload).success).toBe(true);
+    expect(payload!.profile['relay']).toEqual({ kind: 'ggrok', url: 'ws://relay.example.com/' });
+  });
+
+  it('creates a TCP tunnel over the WebSocket transport: host:port and the public port asked for', async () => {
+    const bridge = new FakeBridge();
+    const { user, form } = await newTunnelForm(bridge);
+    await user.type(screen.getByLabelText('Name'), 'Redis');
+    await user.selectOptions(screen.getByLabelText('Transport'), 'ws');
+    await user.type(screen.getByLabelText('Relay URL'), 'wss://relay.example.com/');
+    const kind = screen.getByLabelText('Kind') as HTMLSelectElement;
+    expect([...kind.options].map((o) => o.value)).toEqual(['http', 'fastcgi', 'folder', 'tcp']);
+    await user.selectOptions(kind, 'tcp');
+    expect(form.textContent).toContain('TCP needs the WebSocket transport');
+    await user.type(screen.getByLabelText('Local address'), 'localhost:6379');
+    await user.type(screen.getByLabelText('Public port'), '30001');
+    await user.click(within(form).getByRole('button', { name: 'Create tunnel' }));
+    const [payload] = bridge.callsOf('profiles:create') as Array<{ profile: Record<string, unknown> }>;
+    expect(commandSchemas['profiles:create'].safeParse(payload).success).toBe(true);
+    expect(payload!.profile).toMatchObject({
+      name: 'Redis',
+      relay: { kind: 'ws', url: 'wss://relay.example.com/' },
+      upstream: { kind: 'tcp', target: 'localhost:6379', remotePort: 30001 },
+    });
+  });
+
+  it('refuses TCP over FPW or ggrok, saying why, and a bad address or port, in both languages', async () => {
+    const bridge = new FakeBridge();
+    const { user, form } = await newTunnelForm(bridge);
+    await user.type(screen.getByLabelText('Name'), 'Redis');
+    await user.selectOptions(screen.getByLabelText('Kind'), 'tcp');
+    await user.type(screen.getByLabelText('Local address'), 'redis');
+    await user.type(screen.getByLabelText('Public port'), '70000');
+    await user.click(within(form).getByRole('button', { name: 'Create tunnel' }));
+    expect(bridge.callsOf('profiles:create')).toEqual([]);
+    expect(messagesOf('Kind')).toEqual(['A TCP service needs the WebSocket transport.']);
+    expect(messagesOf('Local address')).toEqual(['The address must be host:port or a port, such as 127.0.0.1:6379.']);
+    expect(messagesOf('Public port')).toEqual(['The public port must be a whole number from 1 to 65535.']);
+    await user.selectOptions(screen.getByLabelText('Transport'), 'ggrok');
+    expect(messagesOf('Kind')).toEqual(['A TCP service needs the WebSocket transport.']);
+    act(() => bridge.emit('settings:changed', { ...bridge.settingsValue, language: 'zh-CN' }));
+    await screen.findByRole('form', { name: '新建隧道' });
+    expect(messagesOf('类型')).toEqual(['TCP 服务需要 WebSocket 传输方式。']);
+    expect(messagesOf('本地地址')).toEqual(['地址必须是 host:port 或端口号，例如 127.0.0.1:6379。']);
+    expect(messagesOf('公网端口')).toEqual(['公网端口必须是 1 到 65535 之间的整数。']);
+    act(() => bridge.emit('settings:changed', { ...bridge.settingsValue, language: 'en' }));
+    await screen.findByRole('form', { name: 'New tunnel' });
+    await user.selectOptions(screen.getByLabelText('Transport'), 'ws');
+    expect(messagesOf('Kind')).toEqual([]);
+  });
+
+  it('edits a saved WebSocket profile with a TCP service, keeping its transport', async () => {
+    const bridge = bridgeWith(makeTunnel('redis', 'Redis'));
+    bridge.profileList = [
+      makeProfile('redis', 'Redis', {
+        relay: { kind: 'ws', url: 'ws://relay.example.com:8080/', host: 'redis.relay.example.com', token: 't' },
+        upstream: { kind: 'tcp', target: '127.0.0.1:6379', remotePort: 30002 },
+      }),
+    ];
+    const { user } = renderUI(bridge);
+    const page = await screen.findByRole('article', { name: 'Redis' });
+    await user.click(within(page).getByRole('tab', { name: 'Profile' }));
+    const form = screen.getByRole('form', { name: 'Profile of Redis' });
+    expect((screen.getByLabelText('Transport') as HTMLSelectElement).value).toBe('ws');
+    expect((screen.getByLabelText('Relay URL') as HTMLInputElement).value).toBe('ws://relay.example.com:8080/');
+    expect((screen.getByLabelText('Kind') as HTMLSelectElement).value).toBe('tcp');
+    expect((screen.getByLabelText('Local address') as HTMLInputElement).value).toBe('127.0.0.1:6379');
+    expect((screen.getByLabelText('Public port') as HTMLInputElement).value).toBe('30002');
+    await user.clear(screen.getByLabelText('Public port'));
+    await user.click(within(form).getByRole('button', { name: 'Save' }));
+    const [payload] = bridge.callsOf('profiles:update') as Array<{ id: string; profile: Record<string, unknown> }>;
+    expect(commandSchemas['profiles:update'].safeParse(payload).success).toBe(true);
+    expect(payload!.profile['relay']).toEqual({
+      kind: 'ws',
+      url: 'ws://relay.example.com:8080/',
+      host: 'redis.relay.example.com',
+      token: 't',
+    });
+    // No public port: any free one.
+    expect(payload!.profile['upstream']).toEqual({ kind: 'tcp', target: '127.0.0.1:6379' });
+  });
 });

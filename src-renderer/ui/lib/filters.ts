@@ -1,9 +1,16 @@
 import type { RequestSummaryView } from '../../../src-main/ipc/contract.ts';
 import type { RequestFilters } from '../store/index.ts';
+import { entryKind, methodLabel, TCP_FILTER, WEBSOCKET_FILTER } from './entry.ts';
 import { displayPath } from './path.ts';
 
 function matches(r: RequestSummaryView, f: RequestFilters, text: string): boolean {
-  if (f.method && r.method.toUpperCase() !== f.method) return false;
+  if (f.method) {
+    const kind = entryKind(r);
+    // WebSocket sessions and TCP connections by their kind; an HTTP method finds plain requests only.
+    if (f.method === WEBSOCKET_FILTER || f.method === TCP_FILTER) {
+      if (kind !== (f.method === TCP_FILTER ? 'tcp' : 'websocket')) return false;
+    } else if (kind !== 'http' || r.method.toUpperCase() !== f.method) return false;
+  }
   if (f.statusClass) {
     if (f.statusClass === 'error') {
       if (r.error === null && r.refusedBy === null) return false;
@@ -13,7 +20,8 @@ function matches(r: RequestSummaryView, f: RequestFilters, text: string): boolea
     // The path as sent and as shown (decoded), so that both `%E4%B8%AD` and `中` find it.
     const shown = displayPath(r.url);
     const path = shown === r.url ? r.url : `${r.url} ${shown}`;
-    const haystack = `${r.method} ${path} ${r.status ?? ''} ${r.visitorIp} ${r.error ?? ''}`.toLowerCase();
+    const kind = entryKind(r) === 'websocket' ? `${methodLabel(r)} websocket ` : '';
+    const haystack = `${kind}${r.method} ${path} ${r.status ?? ''} ${r.visitorIp} ${r.error ?? ''}`.toLowerCase();
     if (!haystack.includes(text)) return false;
   }
   return true;

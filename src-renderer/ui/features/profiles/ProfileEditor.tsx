@@ -10,9 +10,11 @@ import { useInform } from '../../hooks/useCommand.ts';
 import { settle } from '../../lib/result.ts';
 import { usePortholeStore } from '../../store/index.ts';
 import {
+  RELAY_KINDS,
   formFromProfile,
   hostDomain,
   newRow,
+  usesPublicRelay,
   validateProfileForm,
   type FieldProblems,
   type PairRow,
@@ -244,32 +246,57 @@ export function ProfileEditor({ profile, onCancel }: ProfileEditorProps) {
 
       <fieldset>
         <legend>{t('profile.relay')}</legend>
-        <div className="ph-radios" role="radiogroup" aria-label={t('profile.relayKind')}>
-          <label className="ph-check">
-            <input
-              type="radio"
-              name={`${base}-relay`}
-              checked={form.relayMode === 'public'}
-              onChange={() => update('relayMode', 'public')}
-            />
-            {t('profile.relayPublic', { domain: PUBLIC_FPW_RELAY.domain })}
-          </label>
-          <label className="ph-check">
-            <input
-              type="radio"
-              name={`${base}-relay`}
-              checked={form.relayMode === 'custom'}
-              onChange={() => update('relayMode', 'custom')}
-            />
-            {t('profile.relayCustom')}
-          </label>
-        </div>
-        {form.relayMode === 'custom' ? (
-          <Field ctx={ctx} field="relayUrl" label={t('profile.relayUrl')} hint={t('profile.relayUrlHint')}>
+        <Field
+          ctx={ctx}
+          field="relayKind"
+          label={t('profile.transport')}
+          hint={t(`profile.transportHint.${form.relayKind}`)}
+        >
+          <select
+            {...fieldProps(ctx, 'relayKind', true)}
+            value={form.relayKind}
+            onChange={(e) => update('relayKind', e.target.value as ProfileForm['relayKind'])}
+          >
+            {RELAY_KINDS.map((k) => (
+              <option key={k} value={k}>
+                {t(`profile.transports.${k}`)}
+              </option>
+            ))}
+          </select>
+        </Field>
+        {form.relayKind === 'fpw' ? (
+          <div className="ph-radios" role="radiogroup" aria-label={t('profile.relayKind')}>
+            <label className="ph-check">
+              <input
+                type="radio"
+                name={`${base}-relay`}
+                checked={form.relayMode === 'public'}
+                onChange={() => update('relayMode', 'public')}
+              />
+              {t('profile.relayPublic', { domain: PUBLIC_FPW_RELAY.domain })}
+            </label>
+            <label className="ph-check">
+              <input
+                type="radio"
+                name={`${base}-relay`}
+                checked={form.relayMode === 'custom'}
+                onChange={() => update('relayMode', 'custom')}
+              />
+              {t('profile.relayCustom')}
+            </label>
+          </div>
+        ) : null}
+        {!usesPublicRelay(form) ? (
+          <Field
+            ctx={ctx}
+            field="relayUrl"
+            label={t('profile.relayUrl')}
+            hint={t(`profile.relayUrlHint.${form.relayKind}`)}
+          >
             <input
               {...fieldProps(ctx, 'relayUrl', true)}
               className="ph-mono"
-              placeholder="https://relay.example.com/"
+              placeholder={form.relayKind === 'fpw' ? 'https://relay.example.com/' : 'wss://relay.example.com/'}
               value={form.relayUrl}
               onChange={(e) => update('relayUrl', e.target.value)}
             />
@@ -318,18 +345,18 @@ export function ProfileEditor({ profile, onCancel }: ProfileEditorProps) {
 
       <fieldset>
         <legend>{t('profile.upstream')}</legend>
-        <div className="ph-field">
-          <label htmlFor={`${base}-kind`}>{t('profile.upstreamKind')}</label>
+        <Field ctx={ctx} field="upstreamKind" label={t('profile.upstreamKind')}>
           <select
-            id={`${base}-kind`}
+            {...fieldProps(ctx, 'upstreamKind')}
             value={form.upstreamKind}
             onChange={(e) => update('upstreamKind', e.target.value as ProfileForm['upstreamKind'])}
           >
             <option value="http">{t('profile.kindHttp')}</option>
             <option value="fastcgi">{t('profile.kindFastcgi')}</option>
             <option value="folder">{t('profile.kindFolder')}</option>
+            <option value="tcp">{t('profile.kindTcp')}</option>
           </select>
-        </div>
+        </Field>
         {form.upstreamKind === 'http' ? (
           <>
             <Field ctx={ctx} field="target" label={t('profile.target')} hint={t('profile.targetHint')}>
@@ -421,6 +448,33 @@ export function ProfileEditor({ profile, onCancel }: ProfileEditorProps) {
               </p>
             ) : null}
             {followSymlinks}
+          </>
+        ) : null}
+        {form.upstreamKind === 'tcp' ? (
+          <>
+            <p className="ph-hint">{t('profile.tcpNote')}</p>
+            <Field ctx={ctx} field="tcpTarget" label={t('profile.tcpTarget')} hint={t('profile.tcpTargetHint')}>
+              <input
+                {...fieldProps(ctx, 'tcpTarget', true)}
+                className="ph-mono"
+                placeholder="127.0.0.1:6379"
+                value={form.tcpTarget}
+                onChange={(e) => update('tcpTarget', e.target.value)}
+              />
+            </Field>
+            <Field
+              ctx={ctx}
+              field="tcpRemotePort"
+              label={t('profile.tcpRemotePort')}
+              hint={t('profile.tcpRemotePortHint')}
+            >
+              <input
+                {...fieldProps(ctx, 'tcpRemotePort', true)}
+                inputMode="numeric"
+                value={form.tcpRemotePort}
+                onChange={(e) => update('tcpRemotePort', e.target.value)}
+              />
+            </Field>
           </>
         ) : null}
       </fieldset>

@@ -4,9 +4,12 @@
 import type { z } from 'zod';
 import type { ProfileData, ProfileDraft } from '../../../../src-main/ipc/contract.ts';
 import { isIpv4Literal, isIpv6Literal } from '../../../../src-main/protocol/ip.ts';
-import { PUBLIC_FPW_RELAY, ProfileDraftSchema } from '../../../../src-main/engine/profile.ts';
+import { PUBLIC_FPW_RELAY, ProfileDraftSchema, type RelayKind } from '../../../../src-main/engine/profile.ts';
 
 type UpstreamKind = ProfileData['upstream']['kind'];
+
+/** The transports the editor offers, in its order. */
+export const RELAY_KINDS: readonly RelayKind[] = ['fpw', 'ws', 'ggrok'];
 
 /** A row of two fields (basic-auth user and password, header name and value); `key` keeps React's rows apart. */
 export interface PairRow {
@@ -17,6 +20,9 @@ export interface PairRow {
 
 export interface ProfileForm {
   name: string;
+  /** The transport: FPW long-polls, Porthole's WebSocket, or an unchanged ggrok server. */
+  relayKind: RelayKind;
+  /** FPW only: the public relay or another (the other transports always name their relay). */
   relayMode: 'public' | 'custom';
   relayUrl: string;
   host: string;
@@ -33,6 +39,10 @@ export interface ProfileForm {
   listing: boolean;
   /** fastcgi and folder alike. */
   followSymlinks: boolean;
+  /** A TCP service: `host:port` or a port. */
+  tcpTarget: string;
+  /** The relay's public port to ask for; empty: any free one. */
+  tcpRemotePort: string;
   workers: string;
   timeoutSeconds: string;
   hostHeader: ProfileData['hostHeader'];
@@ -54,8 +64,9 @@ export function formFromProfile(p: ProfileData | null): ProfileForm {
   const up = p?.upstream;
   return {
     name: p?.name ?? '',
-    relayMode: !p || p.relay.url === PUBLIC_FPW_RELAY.url ? 'public' : 'custom',
-    relayUrl: p && p.relay.url !== PUBLIC_FPW_RELAY.url ? p.relay.url : '',
+    relayKind: p?.relay.kind ?? 'fpw',
+    relayMode: !p || (p.relay.kind === 'fpw' && p.relay.url === PUBLIC_FPW_RELAY.url) ? 'public' : 'custom',
+    relayUrl: p && (p.relay.kind !== 'fpw' || p.relay.url !== PUBLIC_FPW_RELAY.url) ? p.relay.url : '',
     host: p?.relay.host ?? '',
     token: p?.relay.token ?? '',
     upstreamKind: up?.kind ?? 'http',
@@ -69,6 +80,8 @@ export function formFromProfile(p: ProfileData | null): ProfileForm {
     dotfiles: up?.kind === 'folder' ? up.dotfiles : false,
     listing: up?.kind === 'folder' ? up.listing : true,
     followSymlinks: up?.kind === 'fastcgi' || up?.kind === 'folder' ? up.followSymlinks : false,
+    tcpTarget: up?.kind === 'tcp' ? up.target : '',
+    tcpRemotePort: up?.kind === 'tcp' && up.remotePort !== undefined ? String(up.remotePort) : '',
     workers: String(p?.workers ?? 8),
     timeoutSeconds: String((p?.upstreamTimeoutMs ?? 60_000) / 1000),
     hostHeader: p?.hostHeader ?? 'upstream',
@@ -133,13 +146,18 @@ export function draftInput(form: ProfileForm, id?: string): { input: unknown; li
         followSymlinks: form.followSymlinks,
       };
       break;
+    case 'tcp': {
+      const remotePort = optionalNumber(form.tcpRemotePort);
+      upstream = { kind: 'tcp', target: form.tcpTarget, ...(remotePort === undefined ? {} : { remotePort }) };
+      break;
+    }
   }
   const input = {
     ...(id ? { id } : {}),
     name: form.name,
     relay: {
-      kind: 'fpw',
-      url: form.relayMode === 'public' ? PUBLIC_FPW_RELAY.url : form.relayUrl.trim(),
+      kind: form.relayKind,
+      url: usesPublicRelay(form) ? PUBLIC_FPW_RELAY.url : form.relayUrl.trim(),
       ...(form.host.trim() ? { host: form.host } : {}),
       ...(form.token ? { token: form.token } : {}),
     },
@@ -180,12 +198,18 @@ export type FieldProblems = Record<string, Problem[]>;
 
 type Issue = z.core.$ZodIssue;
 
+/** True when the form means the public FPW relay (only FPW has one). */
+export function usesPublicRelay(form: Pick<ProfileForm, 'relayKind' | 'relayMode'>): boolean {
+  return form.relayKind === 'fpw' && form.relayMode === 'public';
+}
+
 /** Pins one schema issue to its field and names its message. */
 export function problemFor(
   issue: Issue,
-  kind: UpstreamKind,
+  form: Pick<ProfileForm, 'relayKind' | 'upstreamKind'>,
   lineOf: Record<LineField, number[]>,
 ): { field: string; problem: Problem } {
+  const kind = form.upstreamKind;
   const path = issue.path.map(String);
   const joined = path.join('.');
   const at = (field: string, key: string, params?: Problem['params']) => ({
@@ -199,7 +223,7 @@ export function problemFor(
         ? at('name', 'validation.nameTooLong', { max: 100 })
         : at('name', 'validation.nameRequired');
     case 'relay.url':
-      return at('relayUrl', 'validation.relayUrl');
+      return at('relayUrl', form.relayKind === 'fpw' ? 'validation.relayUrl' : 'validation.relayUrlWs');
     case 'relay.host':
       return at('host', 'validation.host');
     case 'relay.token':
@@ -207,7 +231,9 @@ export function problemFor(
         ? at('token', 'validation.tokenTooLong', { max: 512 })
         : at('token', 'validation.required');
     case 'upstream.target':
-      return at('target', 'validation.upstreamUrl');
+      return kind === 'tcp' ? at('tcpTarget', 'validation.tcpTarget') : at('target', 'validation.upstreamUrl');
+    case 'upstream.remotePort':
+      return at('tcpRemotePort', 'validation.remotePort', { min: 1, max: 65535 });
     case 'upstream.address':
       return at('fcgiAddress', 'validation.fcgiAddress');
     case 'upstream.root':
@@ -252,17 +278,22 @@ export type Validation = { ok: true; draft: ProfileDraft } | { ok: false; proble
 export function validateProfileForm(form: ProfileForm, id?: string): Validation {
   const { input, lineOf } = draftInput(form, id);
   const r = ProfileDraftSchema.safeParse(input);
-  if (r.success) return { ok: true, draft: r.data };
   const problems: FieldProblems = {};
   const fields: string[] = [];
-  for (const issue of r.error.issues) {
-    const { field, problem } = problemFor(issue, form.upstreamKind, lineOf);
+  const add = (field: string, problem: Problem): void => {
     const list = (problems[field] ??= []);
     if (!list.some((p) => p.key === problem.key && JSON.stringify(p.params) === JSON.stringify(problem.params))) {
       list.push(problem);
     }
     if (!fields.includes(field)) fields.push(field);
+  };
+  for (const issue of r.success ? [] : r.error.issues) {
+    const { field, problem } = problemFor(issue, form, lineOf);
+    add(field, problem);
   }
+  // What the engine refuses when the tunnel starts (the schema checks relay and upstream each alone).
+  if (form.upstreamKind === 'tcp' && form.relayKind !== 'ws') add('upstreamKind', { key: 'validation.tcpNeedsWs' });
+  if (r.success && fields.length === 0) return { ok: true, draft: r.data };
   return { ok: false, problems, fields };
 }
 
@@ -275,7 +306,7 @@ export function hostDomain(form: ProfileForm): string | null {
   const host = form.host.trim();
   const dot = host.indexOf('.');
   if (dot > 0 && dot < host.length - 1) return host.slice(dot + 1);
-  if (form.relayMode === 'public') return PUBLIC_FPW_RELAY.domain;
+  if (usesPublicRelay(form)) return PUBLIC_FPW_RELAY.domain;
   const url = form.relayUrl.trim();
   if (!url || url.includes('{host}')) return null;
   try {

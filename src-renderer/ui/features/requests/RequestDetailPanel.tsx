@@ -1,23 +1,31 @@
 // One request, fetched by id when opened: overview and timing, headers and bodies both ways, and the
 // actions (replay, edit and replay, copy as cURL, export HAR). A replay's answer is shown beside the
-// original's.
+// original's. A visitor's WebSocket session opens on its traffic each way, its close codes and its
+// last messages, with its handshake's headers a tab away.
 import { useEffect, useId, useState } from 'react';
 import { useTranslation } from 'react-i18next';
-import type { CommandPayload, RequestDetail, RequestSummaryView } from '../../../../src-main/ipc/contract.ts';
+import type {
+  CommandPayload,
+  RequestDetail,
+  RequestSummaryView,
+  WsMessageView,
+} from '../../../../src-main/ipc/contract.ts';
 import { Tabs } from '../../components/Tabs.tsx';
 import { useBridge } from '../../context.ts';
 import { useCommand, useInform } from '../../hooks/useCommand.ts';
-import { decodeBase64 } from '../../lib/body.ts';
+import { asText, decodeBase64 } from '../../lib/body.ts';
 import { copyPlainText } from '../../lib/clipboard.ts';
 import { toCurl } from '../../lib/curl.ts';
 import { saveFile } from '../../lib/download.ts';
-import { formatBytes, formatDateTime, formatDuration } from '../../lib/format.ts';
+import { entryKind } from '../../lib/entry.ts';
+import { formatBytes, formatCount, formatDateTime, formatDuration } from '../../lib/format.ts';
 import { displayPath } from '../../lib/path.ts';
 import { settle } from '../../lib/result.ts';
 import { usePortholeStore } from '../../store/index.ts';
 import { BodyViewer } from './BodyViewer.tsx';
 import { EditReplayForm } from './EditReplayForm.tsx';
 import { HeadersTable } from './HeadersTable.tsx';
+import { MethodLabel } from './MethodLabel.tsx';
 import { StatusCode } from './StatusCode.tsx';
 
 export type ReplayEdit = NonNullable<CommandPayload<'requests:replay'>['edit']>;
@@ -117,80 +125,115 @@ function Detail({ detail, tunnelId, publicUrl }: { detail: RequestDetail; tunnel
   ];
   if (replay) tabs.push({ key: 'replay', label: t('detail.tabReplay') });
 
+  const kind = entryKind(detail);
+  // A session's handshake is not a request to send again.
+  const http = kind === 'http';
   const notReplayable = !detail.replayable;
   return (
     <>
       <header className="ph-detail-head">
         <h2 className="ph-detail-title">
-          <span className="ph-method">{detail.method}</span>{' '}
+          <span className="ph-method">
+            <MethodLabel r={detail} />
+          </span>{' '}
           <span className="ph-mono ph-break">{displayPath(detail.url)}</span>
         </h2>
         <StatusCode status={detail.status} />
         {detail.replayOf ? <span className="ph-chip">{t('detail.isReplay')}</span> : null}
       </header>
-      <div className="ph-actions" role="toolbar" aria-label={t('detail.actions')}>
-        <button
-          type="button"
-          className="ph-button ph-button-primary"
-          disabled={notReplayable || replay?.status === 'sending'}
-          aria-describedby={notReplayable ? reasonId : undefined}
-          title={
-            notReplayable
-              ? t('detail.notReplayable', { size: formatBytes(detail.requestBody.size, i18n.language) })
-              : undefined
-          }
-          onClick={() => void sendReplay()}
-        >
-          {t('detail.replay')}
-        </button>
-        <button
-          type="button"
-          className="ph-button"
-          aria-expanded={editing}
-          disabled={replay?.status === 'sending'}
-          onClick={() => setEditing((e) => !e)}
-        >
-          {t('detail.editReplay')}
-        </button>
-        <button type="button" className="ph-button" onClick={() => void copyCurl()}>
-          {t('detail.copyCurl')}
-        </button>
-        <button type="button" className="ph-button" onClick={() => void exportHar()}>
-          {t('detail.exportHar')}
-        </button>
-      </div>
-      {notReplayable ? (
-        <p id={reasonId} className="ph-note">
-          {t('detail.notReplayable', { size: formatBytes(detail.requestBody.size, i18n.language) })}
-        </p>
-      ) : null}
-      {editing ? (
-        <EditReplayForm detail={detail} onCancel={() => setEditing(false)} onSend={(edit) => void sendReplay(edit)} />
+      {kind === 'tcp' ? (
+        // A connection has no headers or bodies, and nothing to send again or to export.
+        <TcpOverview detail={detail} />
       ) : (
-        <Tabs<DetailTab> label={t('detail.tabs')} tabs={tabs} active={tab} onChange={setTab}>
-          {tab === 'overview' ? <Overview detail={detail} publicUrl={publicUrl} /> : null}
-          {tab === 'request' ? (
-            <>
-              <h3>{t('detail.requestHeaders')}</h3>
-              <HeadersTable headers={detail.requestHeaders} label={t('detail.requestHeaders')} />
-              <h3>{t('detail.requestBody')}</h3>
-              <BodyViewer body={detail.requestBody} headers={detail.requestHeaders} label={t('detail.requestBody')} />
-            </>
+        <>
+          <div className="ph-actions" role="toolbar" aria-label={t('detail.actions')}>
+            {http ? (
+              <>
+                <button
+                  type="button"
+                  className="ph-button ph-button-primary"
+                  disabled={notReplayable || replay?.status === 'sending'}
+                  aria-describedby={notReplayable ? reasonId : undefined}
+                  title={
+                    notReplayable
+                      ? t('detail.notReplayable', { size: formatBytes(detail.requestBody.size, i18n.language) })
+                      : undefined
+                  }
+                  onClick={() => void sendReplay()}
+                >
+                  {t('detail.replay')}
+                </button>
+                <button
+                  type="button"
+                  className="ph-button"
+                  aria-expanded={editing}
+                  disabled={replay?.status === 'sending'}
+                  onClick={() => setEditing((e) => !e)}
+                >
+                  {t('detail.editReplay')}
+                </button>
+                <button type="button" className="ph-button" onClick={() => void copyCurl()}>
+                  {t('detail.copyCurl')}
+                </button>
+              </>
+            ) : null}
+            <button type="button" className="ph-button" onClick={() => void exportHar()}>
+              {t('detail.exportHar')}
+            </button>
+          </div>
+          {http && notReplayable ? (
+            <p id={reasonId} className="ph-note">
+              {t('detail.notReplayable', { size: formatBytes(detail.requestBody.size, i18n.language) })}
+            </p>
           ) : null}
-          {tab === 'response' ? (
-            <>
-              <h3>{t('detail.responseHeaders')}</h3>
-              <HeadersTable headers={detail.responseHeaders} label={t('detail.responseHeaders')} />
-              <h3>{t('detail.responseBody')}</h3>
-              <BodyViewer
-                body={detail.responseBody}
-                headers={detail.responseHeaders}
-                label={t('detail.responseBody')}
-              />
-            </>
-          ) : null}
-          {tab === 'replay' && replay ? <Comparison original={detail} replay={replay} /> : null}
-        </Tabs>
+          {editing ? (
+            <EditReplayForm
+              detail={detail}
+              onCancel={() => setEditing(false)}
+              onSend={(edit) => void sendReplay(edit)}
+            />
+          ) : (
+            <Tabs<DetailTab> label={t('detail.tabs')} tabs={tabs} active={tab} onChange={setTab}>
+              {tab === 'overview' && kind === 'websocket' ? (
+                <WebSocketOverview detail={detail} publicUrl={publicUrl} />
+              ) : null}
+              {tab === 'overview' && kind !== 'websocket' ? <Overview detail={detail} publicUrl={publicUrl} /> : null}
+              {tab === 'request' ? (
+                <>
+                  <h3>{t('detail.requestHeaders')}</h3>
+                  <HeadersTable headers={detail.requestHeaders} label={t('detail.requestHeaders')} />
+                  {http ? (
+                    <>
+                      <h3>{t('detail.requestBody')}</h3>
+                      <BodyViewer
+                        body={detail.requestBody}
+                        headers={detail.requestHeaders}
+                        label={t('detail.requestBody')}
+                      />
+                    </>
+                  ) : null}
+                </>
+              ) : null}
+              {tab === 'response' ? (
+                <>
+                  <h3>{t('detail.responseHeaders')}</h3>
+                  <HeadersTable headers={detail.responseHeaders} label={t('detail.responseHeaders')} />
+                  {http ? (
+                    <>
+                      <h3>{t('detail.responseBody')}</h3>
+                      <BodyViewer
+                        body={detail.responseBody}
+                        headers={detail.responseHeaders}
+                        label={t('detail.responseBody')}
+                      />
+                    </>
+                  ) : null}
+                </>
+              ) : null}
+              {tab === 'replay' && replay ? <Comparison original={detail} replay={replay} /> : null}
+            </Tabs>
+          )}
+        </>
       )}
     </>
   );
@@ -225,14 +268,7 @@ function Overview({ detail, publicUrl }: { detail: RequestDetail; publicUrl: str
   const waitPct = total && wait !== null ? Math.min(100, (wait / total) * 100) : 0;
   return (
     <>
-      <dl className="ph-facts">
-        {rows.map(([k, v]) => (
-          <div key={k} className="ph-fact">
-            <dt>{k}</dt>
-            <dd className="ph-break">{v}</dd>
-          </div>
-        ))}
-      </dl>
+      <Facts rows={rows} />
       {total !== null && total > 0 && wait !== null ? (
         <div
           className="ph-timing"
@@ -248,6 +284,156 @@ function Overview({ detail, publicUrl }: { detail: RequestDetail; publicUrl: str
       ) : null}
     </>
   );
+}
+
+function Facts({ rows }: { rows: Array<[string, string]> }) {
+  return (
+    <dl className="ph-facts">
+      {rows.map(([k, v]) => (
+        <div key={k} className="ph-fact">
+          <dt>{k}</dt>
+          <dd className="ph-break">{v}</dd>
+        </div>
+      ))}
+    </dl>
+  );
+}
+
+/** The session's address as the visitor's browser had it: `ws://` or `wss://`. */
+function webSocketUrl(path: string, publicUrl: string): string {
+  try {
+    const url = new URL(path, publicUrl);
+    if (url.protocol === 'http:' || url.protocol === 'https:') url.protocol = url.protocol === 'http:' ? 'ws:' : 'wss:';
+    return url.href;
+  } catch {
+    return path;
+  }
+}
+
+const hex = (bytes: Uint8Array): string => [...bytes].map((b) => b.toString(16).padStart(2, '0')).join(' ');
+
+/** A message's preview: text as text, a close message as its code and reason, anything else in hex. */
+function messagePreview(m: WsMessageView): string {
+  const bytes = decodeBase64(m.base64);
+  const more = m.truncated ? '…' : '';
+  if (m.kind === 'close') {
+    if (bytes.length < 2) return '';
+    const code = (bytes[0]! << 8) | bytes[1]!;
+    const reason = bytes.subarray(2);
+    const text = asText(reason, m.truncated);
+    return [String(code), text ?? hex(reason)].filter(Boolean).join(' ') + (reason.length ? more : '');
+  }
+  if (m.kind === 'text') {
+    const text = asText(bytes, m.truncated);
+    if (text !== null) return text + more;
+  }
+  return hex(bytes) + more;
+}
+
+function WebSocketOverview({ detail, publicUrl }: { detail: RequestDetail; publicUrl: string }) {
+  const { t, i18n } = useTranslation();
+  const lang = i18n.language;
+  const ws = detail.websocket;
+  const rows: Array<[string, string]> = [
+    [t('detail.url'), displayPath(webSocketUrl(detail.url, publicUrl))],
+    [t('detail.ws.opened'), formatDateTime(detail.startedAt, lang)],
+    [
+      t('detail.ws.closed'),
+      detail.durationMs === null
+        ? t('detail.ws.stillOpen')
+        : t('detail.ws.closedAfter', { duration: formatDuration(detail.durationMs, lang) }),
+    ],
+    [t('detail.ws.handshake'), detail.upstreamMs === null ? t('detail.none') : formatDuration(detail.upstreamMs, lang)],
+    [t('detail.visitor'), detail.visitorIp],
+    [t('detail.relayId'), detail.relayId],
+  ];
+  if (detail.error) rows.push([t('detail.error'), detail.error]);
+  const code = (c: number | null): string => (c === null ? t('detail.none') : String(c));
+  return (
+    <>
+      <Facts rows={rows} />
+      {ws ? (
+        <>
+          <table className="ph-table ph-ws-traffic">
+            <caption>{t('detail.ws.traffic')}</caption>
+            <thead>
+              <tr>
+                <td />
+                <th scope="col">{t('detail.ws.fromVisitor')}</th>
+                <th scope="col">{t('detail.ws.fromUpstream')}</th>
+              </tr>
+            </thead>
+            <tbody>
+              <tr>
+                <th scope="row">{t('detail.ws.messages')}</th>
+                <td className="ph-num">{formatCount(ws.fromVisitor.messages, lang)}</td>
+                <td className="ph-num">{formatCount(ws.fromUpstream.messages, lang)}</td>
+              </tr>
+              <tr>
+                <th scope="row">{t('detail.ws.bytes')}</th>
+                <td className="ph-num">{formatBytes(ws.fromVisitor.bytes, lang)}</td>
+                <td className="ph-num">{formatBytes(ws.fromUpstream.bytes, lang)}</td>
+              </tr>
+              <tr>
+                <th scope="row">{t('detail.ws.closeCode')}</th>
+                <td className="ph-num">{code(ws.fromVisitor.closeCode)}</td>
+                <td className="ph-num">{code(ws.fromUpstream.closeCode)}</td>
+              </tr>
+            </tbody>
+          </table>
+          {ws.last.length === 0 ? (
+            <p className="ph-muted">{t('detail.ws.noMessages')}</p>
+          ) : (
+            <table className="ph-table ph-ws-messages">
+              <caption>{t('detail.ws.last')}</caption>
+              <thead>
+                <tr>
+                  <th scope="col">{t('detail.ws.direction')}</th>
+                  <th scope="col">{t('detail.ws.kind')}</th>
+                  <th scope="col" className="ph-num">
+                    {t('detail.ws.size')}
+                  </th>
+                  <th scope="col">{t('detail.ws.preview')}</th>
+                </tr>
+              </thead>
+              <tbody>
+                {ws.last.map((m, i) => (
+                  <tr key={i} className={m.from === 'visitor' ? 'ph-ws-out' : 'ph-ws-in'}>
+                    <td className="ph-ws-direction">
+                      {t(m.from === 'visitor' ? 'detail.ws.toUpstream' : 'detail.ws.toVisitor')}
+                    </td>
+                    <td>{t(`detail.ws.kinds.${m.kind}`)}</td>
+                    <td className="ph-num">{formatBytes(m.size, lang)}</td>
+                    <td className="ph-mono ph-break">{messagePreview(m)}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          )}
+        </>
+      ) : null}
+    </>
+  );
+}
+
+function TcpOverview({ detail }: { detail: RequestDetail }) {
+  const { t, i18n } = useTranslation();
+  const lang = i18n.language;
+  // The record's URL is the local service (host:port) the connection was joined to.
+  const rows: Array<[string, string]> = [
+    [t('detail.tcp.target'), detail.url],
+    [t('detail.ws.opened'), formatDateTime(detail.startedAt, lang)],
+    [
+      t('detail.tcp.openFor'),
+      detail.durationMs === null ? t('detail.ws.stillOpen') : formatDuration(detail.durationMs, lang),
+    ],
+    [t('detail.tcp.received'), formatBytes(detail.requestBytes, lang)],
+    [t('detail.tcp.sent'), formatBytes(detail.responseBytes, lang)],
+    [t('detail.visitor'), detail.visitorIp],
+  ];
+  if (detail.refusedBy) rows.push([t('detail.refusedBy'), t(`detail.refused.${detail.refusedBy}`)]);
+  if (detail.error) rows.push([t('detail.error'), detail.error]);
+  return <Facts rows={rows} />;
 }
 
 function ResponseColumn({

@@ -5,8 +5,10 @@ import { useVirtualizer } from '@tanstack/react-virtual';
 import { memo, useLayoutEffect, useRef, type CSSProperties, type KeyboardEvent } from 'react';
 import { useTranslation } from 'react-i18next';
 import type { RequestSummaryView } from '../../../../src-main/ipc/contract.ts';
+import { entryKind } from '../../lib/entry.ts';
 import { formatBytes, formatClock, formatDuration } from '../../lib/format.ts';
 import { displayPath } from '../../lib/path.ts';
+import { MethodLabel } from './MethodLabel.tsx';
 import { StatusCode } from './StatusCode.tsx';
 
 export const ROW_HEIGHT = 30;
@@ -44,8 +46,9 @@ interface RowProps {
 const Row = memo(function Row({ r, index, selected, checked, top, lang, onSelect, onToggleChecked }: RowProps) {
   const { t } = useTranslation();
   const style: CSSProperties = { transform: `translateY(${top}px)`, height: ROW_HEIGHT };
+  const kind = entryKind(r);
   const path = displayPath(r.url);
-  const name = `${r.method} ${path}`;
+  const name = `${kind === 'websocket' ? t('requests.kindWebSocket') : r.method} ${path}`;
   return (
     <div
       role="row"
@@ -67,7 +70,7 @@ const Row = memo(function Row({ r, index, selected, checked, top, lang, onSelect
         {formatClock(r.startedAt, lang)}
       </div>
       <div role="cell" className="ph-col-method ph-method">
-        {r.method}
+        <MethodLabel r={r} />
       </div>
       <div role="cell" className="ph-col-path">
         <button
@@ -86,6 +89,11 @@ const Row = memo(function Row({ r, index, selected, checked, top, lang, onSelect
           {r.replayOf ? <span className="ph-replay-mark">{t('requests.replayMark')} </span> : null}
           {path}
         </button>
+        {kind !== 'http' ? (
+          <span className="ph-traffic">
+            {t('requests.traffic', { in: formatBytes(r.requestBytes, lang), out: formatBytes(r.responseBytes, lang) })}
+          </span>
+        ) : null}
       </div>
       <div role="cell" className="ph-col-status">
         <StatusCode status={r.status} />

@@ -6,6 +6,7 @@ import type { TunnelView } from '../../../../src-main/ipc/contract.ts';
 import { useBridge } from '../../context.ts';
 import { useCommand } from '../../hooks/useCommand.ts';
 import { saveFile } from '../../lib/download.ts';
+import { TCP_FILTER, WEBSOCKET_FILTER } from '../../lib/entry.ts';
 import { filterRequests } from '../../lib/filters.ts';
 import { formatCount } from '../../lib/format.ts';
 import { settle } from '../../lib/result.ts';
@@ -72,6 +73,8 @@ export function RequestsTab({ tunnel }: { tunnel: TunnelView }) {
               {m}
             </option>
           ))}
+          <option value={WEBSOCKET_FILTER}>{t('requests.kindWebSocket')}</option>
+          <option value={TCP_FILTER}>{t('requests.kindTcp')}</option>
         </select>
         <select
           aria-label={t('requests.filterStatus')}
