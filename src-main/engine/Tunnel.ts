@@ -172,6 +172,15 @@ export class Tunnel extends EventEmitter<TunnelEvents> {
    * upstream that cannot serve at all (its folder is missing) fails the tunnel at once, saying why,
    * before the relay is asked for anything: nothing is published.
    */
+  /**
+   * Records that the tunnel could not be started, and why (its demo relay's port taken...): it shows
+   * as failed with the reason, as a tunnel refused by its relay does, until the next start.
+   */
+  failToStart(reason: string): void {
+    this.#notStarted = reason;
+    this.emit('status', this.snapshot());
+  }
+
   start(): void {
     const phase = this.#transport.state.phase;
     if (phase === 'stopped' || phase === 'failed') {

@@ -277,7 +277,17 @@ export class PortholeService extends EventEmitter<ServiceEvents> {
     const tunnel = this.#tunnel(id);
     const phase = tunnel.state.phase;
     if (phase === 'stopped' || phase === 'failed') {
-      if (id === DEMO_PROFILE_ID && this.#demo) await this.#syncDemo(tunnel);
+      if (id === DEMO_PROFILE_ID && this.#demo) {
+        try {
+          await this.#syncDemo(tunnel);
+        } catch (err) {
+          // Not silent, even when no one asked (an auto-start at launch): the tunnel shows why.
+          this.#tunnel(id).failToStart(`the offline demo could not start: ${(err as Error).message}`);
+          throw err;
+        }
+      }
+      // A command that waited must not start work once quitting began.
+      this.#accepting();
       this.#manager.start(id);
     }
     return this.#view(id);
@@ -290,10 +300,27 @@ export class PortholeService extends EventEmitter<ServiceEvents> {
     return this.#view(id);
   }
 
+  /**
+   * Starts every stopped or failed tunnel. One that cannot start does not keep the others down; the
+   * answer then says which did not, and why.
+   */
   async startAll(): Promise<TunnelView[]> {
     this.#accepting();
-    for (const s of this.#manager.list()) {
-      if (s.state.phase === 'stopped' || s.state.phase === 'failed') await this.startTunnel(s.id);
+    const failures: string[] = [];
+    const candidates = this.#manager.list().filter((s) => s.state.phase === 'stopped' || s.state.phase === 'failed');
+    for (const s of candidates) {
+      if (this.#closing) break;
+      try {
+        await this.startTunnel(s.id);
+      } catch (err) {
+        failures.push(`${s.name}: ${(err as Error).message}`);
+      }
+    }
+    if (failures.length) {
+      throw new CommandFailure(
+        'conflict',
+        `${failures.length} of ${candidates.length} tunnels did not start: ${failures.join('; ')}`,
+      );
     }
     return this.tunnels();
   }

@@ -61,8 +61,14 @@ describe('Start all', () => {
     const r = await service.commands['tunnels:start-all'](undefined);
     expect(r.ok).toBe(false);
     if (!r.ok) {
-      expect(r.error.message).toMatch(/1 of 3 tunnels did not start: Offline demo: .*EADDRINUSE|1 of 3 tunnels did not start: Offline demo: .*in use/);
+      expect(r.error.message).toMatch(
+        /1 of 3 tunnels did not start: Offline demo: .*EADDRINUSE|1 of 3 tunnels did not start: Offline demo: .*in use/,
+      );
     }
+    // The one that could not start shows so, with the reason, as after an auto-start at launch.
+    const demo = service.tunnels().find((t) => t.name === 'Offline demo')!;
+    expect(demo.state.phase).toBe('failed');
+    expect(demo.state.phase === 'failed' && demo.state.reason).toMatch(/offline demo could not start/);
     const phases = service.tunnels().map((t) => [t.name, t.state.phase]);
     expect(phases).toContainEqual(['one', expect.stringMatching(/starting|online/)]);
     expect(phases).toContainEqual(['two', expect.stringMatching(/starting|online/)]);
