@@ -193,6 +193,21 @@ describe('AppStore and ElectronProfileStore', () => {
     expect((fileOf(dir)['profiles'] as Array<{ id: string }>).map((p) => p.id)).toEqual(['blog', 'api', 'other']);
   });
 
+  it('never lets a new profile replace one that cannot be opened: its id stays taken', async () => {
+    const dir = dirWithV1();
+    await new ElectronProfileStore(AppStore.open({ cwd: dir }), await safeStorageVault(safeStorage, 'linux')).list();
+    electron.safeStorage.state.available = false;
+    const profiles = new ElectronProfileStore(AppStore.open({ cwd: dir }), await safeStorageVault(safeStorage, 'linux'));
+    expect(await profiles.list()).toEqual([]);
+    expect(await profiles.takenIds()).toEqual(['blog', 'api']);
+    await expect(profiles.save(profile({ id: 'blog', name: 'imported blog' }))).rejects.toThrow(/cannot be opened/);
+    const ids = (fileOf(dir)['profiles'] as Array<{ id: string; name: string }>).map((p) => [p.id, p.name]);
+    expect(ids).toEqual([
+      ['blog', 'Blog'],
+      ['api', 'API'],
+    ]);
+  });
+
   it('saves and deletes, two saves at once keep both', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'porthole-store-'));
     const store = AppStore.open({ cwd: dir });
