@@ -8,6 +8,11 @@ export interface ProfileStore {
   /** Validates and saves (creates or replaces by id). */
   save(profile: unknown): Promise<Profile>;
   delete(id: string): Promise<boolean>;
+  /**
+   * Every id in use, including profiles the store holds but cannot open (the desktop store's, sealed
+   * by a keyring that is gone): a new profile must never take one. @default the ids of `list()`
+   */
+  takenIds?(): Promise<string[]>;
 }
 
 /** What the CLI remembers between runs: the host and token each command used. */

@@ -96,6 +96,7 @@ export class PortholeService extends EventEmitter<ServiceEvents> {
   readonly #graceMs: number;
   #firstRun = false;
   #closing: Promise<void> | null = null;
+  #queue: Promise<unknown> = Promise.resolve();
 
   constructor(opts: PortholeServiceOptions) {
     super();
@@ -159,19 +160,24 @@ export class PortholeService extends EventEmitter<ServiceEvents> {
           return this.#put(duplicateOf(source, names));
         }),
       'profiles:import': ({ text }) =>
-        attempt(async () => {
-          this.#accepting();
-          const taken = new Set((await this.#profiles.list()).map((p) => p.id));
-          const { profiles, skipped, secretsGenerated } = parseImport(text, taken);
-          const imported: ProfileData[] = [];
-          for (const p of profiles) {
-            const saved = await this.#profiles.save(p);
-            this.#manager.add(saved);
-            imported.push(saved);
-          }
-          if (imported.length) await this.#changed();
-          return { imported, skipped, secretsGenerated };
-        }),
+        attempt(() =>
+          // One import at a time: two at once would each find the same ids free.
+          this.#oneAtATime(async () => {
+            this.#accepting();
+            const taken = new Set(
+              (await this.#profiles.takenIds?.()) ?? (await this.#profiles.list()).map((p) => p.id),
+            );
+            const { profiles, skipped, secretsGenerated } = parseImport(text, taken);
+            const imported: ProfileData[] = [];
+            for (const p of profiles) {
+              const saved = await this.#profiles.save(p);
+              this.#manager.add(saved);
+              imported.push(saved);
+            }
+            if (imported.length) await this.#changed();
+            return { imported, skipped, secretsGenerated };
+          }),
+        ),
       'profiles:export': ({ ids, includeSecrets }) =>
         attempt(async () => {
           const all = await this.#profiles.list();
@@ -369,6 +375,13 @@ export class PortholeService extends EventEmitter<ServiceEvents> {
       await this.#demo?.close(1000);
     })();
     return this.#closing;
+  }
+
+  /** Runs profile-changing work one piece at a time. */
+  #oneAtATime<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.#queue.then(fn, fn);
+    this.#queue = run.catch(() => undefined);
+    return run;
   }
 
   #accepting(): void {

@@ -38,6 +38,14 @@ export class ElectronProfileStore implements ProfileStore {
     return this.#unreadable;
   }
 
+  async takenIds(): Promise<string[]> {
+    await this.#load();
+    return this.#app
+      .get('profiles')
+      .map((raw) => rawId(raw))
+      .filter((id): id is string => typeof id === 'string');
+  }
+
   async list(): Promise<Profile[]> {
     const all = await this.#load();
     return [...all.values()].map((p) => structuredClone(p));
@@ -53,6 +61,10 @@ export class ElectronProfileStore implements ProfileStore {
       const r = parseProfile(input);
       if (!r.ok) throw new Error(r.error);
       const all = await this.#load();
+      if (!all.has(r.profile.id) && this.#unreadable.some((u) => u.id === r.profile.id)) {
+        // Its secrets were sealed by a keyring that is gone: it stays as it is, for when it comes back.
+        throw new Error(`a profile that cannot be opened has the id ${r.profile.id}; it is kept as it is`);
+      }
       const sealed = await this.#seal(r.profile);
       const raws = this.#app.get('profiles');
       const at = raws.findIndex((raw) => rawId(raw) === r.profile.id);
