@@ -18,6 +18,7 @@ export const COMMAND_CHANNELS = [
   'profiles:delete',
   'profiles:duplicate',
   'profiles:import',
+  'profiles:secret',
   'profiles:export',
   'requests:list',
   'requests:get',

@@ -84,6 +84,16 @@ export interface TunnelView extends TunnelSnapshot {
 /** A saved tunnel: the engine's `Profile` (src-main/engine/profile.ts), validated by its `ProfileSchema`. */
 export type ProfileData = Profile;
 
+/**
+ * What stands for a saved token or password in a profile a UI receives: the secret itself stays in
+ * the main process until the person asks to see it (`profiles:secret`), and a profile saved back with
+ * this mark keeps the secret it stands for.
+ */
+export const SAVED_SECRET = '\u2063saved\u2063';
+
+/** The path of one secret in a profile: the relay token, or the password of a basic-auth entry. */
+export const SecretPathSchema = z.string().regex(/^(relay\.token|access\.basicAuth\.\d{1,3}\.password)$/);
+
 /** The ids of the ready-made profiles. */
 export type PresetId = 'public-fpw' | 'local-demo';
 
@@ -273,6 +283,7 @@ export const commandSchemas = {
   'profiles:delete': z.strictObject({ id: Id }),
   'profiles:duplicate': z.strictObject({ id: Id }),
   'profiles:import': z.strictObject({ text: z.string().max(5 * 1024 * 1024) }),
+  'profiles:secret': z.strictObject({ id: Id, path: SecretPathSchema }),
   'profiles:export': z.strictObject({
     /** Which profiles; all when absent. */
     ids: z.array(Id).max(1000).optional(),
@@ -329,6 +340,7 @@ export interface CommandResults {
   'profiles:delete': { deleted: boolean };
   'profiles:duplicate': ProfileData;
   'profiles:import': ImportResult;
+  'profiles:secret': string;
   'profiles:export': ExportedFile;
   'requests:list': RequestSummaryView[];
   'requests:get': RequestDetail;

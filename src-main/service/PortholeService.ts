@@ -36,7 +36,9 @@ import {
   exportProfiles,
   parseImport,
   publicRelayProfile,
+  secretAt,
   validProfile,
+  withSecretsMarked,
 } from './profile-io.ts';
 import type { SettingsStore } from './SettingsStore.ts';
 import { detailView, summaryView, tunnelView } from './views.ts';
@@ -122,25 +124,33 @@ export class PortholeService extends EventEmitter<ServiceEvents> {
       'tunnels:stop': ({ id }) => attempt(() => this.stopTunnel(id)),
       'tunnels:start-all': () => attempt(() => this.startAll()),
       'tunnels:stop-all': () => attempt(() => this.stopAll()),
-      'profiles:list': () => attempt(() => this.#profiles.list()),
+      // Profiles leave the main process with their secrets marked, never in clear (profiles:secret
+      // gives one when the person asks to see it).
+      'profiles:list': () => attempt(async () => (await this.#profiles.list()).map(withSecretsMarked)),
       'profiles:presets': () => attempt(() => PRESETS.map((p) => ({ ...p }))),
       'profiles:create': ({ profile }) =>
         attempt(async () => {
           this.#accepting();
-          return this.#put(completeDraft(profile));
+          return withSecretsMarked(await this.#put(completeDraft(profile)));
         }),
       'profiles:create-from-preset': ({ preset, target, name }) =>
         attempt(async () => {
           this.#accepting();
-          if (preset === 'local-demo') return this.ensureDemoProfile(name);
+          if (preset === 'local-demo') return withSecretsMarked(await this.ensureDemoProfile(name));
           if (!target) throw new CommandFailure('invalid-payload', 'target: the local service to tunnel is required');
-          return this.#put(validProfile(publicRelayProfile(target, name)));
+          return withSecretsMarked(await this.#put(validProfile(publicRelayProfile(target, name))));
         }),
       'profiles:update': ({ id, profile }) =>
         attempt(async () => {
           this.#accepting();
           const existing = await this.#requireProfile(id);
-          return this.#replace(completeDraft(profile, existing));
+          return withSecretsMarked(await this.#replace(completeDraft(profile, existing)));
+        }),
+      'profiles:secret': ({ id, path }) =>
+        attempt(async () => {
+          const value = secretAt(await this.#requireProfile(id), path);
+          if (value === undefined) throw new CommandFailure('not-found', `profile ${id} has no secret at ${path}`);
+          return value;
         }),
       'profiles:delete': ({ id }) =>
         attempt(async () => {
@@ -157,7 +167,7 @@ export class PortholeService extends EventEmitter<ServiceEvents> {
           this.#accepting();
           const source = await this.#requireProfile(id);
           const names = new Set((await this.#profiles.list()).map((p) => p.name));
-          return this.#put(duplicateOf(source, names));
+          return withSecretsMarked(await this.#put(duplicateOf(source, names)));
         }),
       'profiles:import': ({ text }) =>
         attempt(() =>
@@ -172,7 +182,7 @@ export class PortholeService extends EventEmitter<ServiceEvents> {
             for (const p of profiles) {
               const saved = await this.#profiles.save(p);
               this.#manager.add(saved);
-              imported.push(saved);
+              imported.push(withSecretsMarked(saved));
             }
             if (imported.length) await this.#changed();
             return { imported, skipped, secretsGenerated };
@@ -455,7 +465,7 @@ export class PortholeService extends EventEmitter<ServiceEvents> {
   }
 
   async #changed(): Promise<void> {
-    this.emit('profiles:changed', await this.#profiles.list());
+    this.emit('profiles:changed', (await this.#profiles.list()).map(withSecretsMarked));
     this.emit('tunnels:changed', this.tunnels());
   }
 }

@@ -11,7 +11,7 @@ import {
   type Profile,
   type ProfileInput,
 } from '../engine/profile.ts';
-import type { CommandArgs, ExportedFile, ImportResult, ProfilePreset } from '../ipc/contract.ts';
+import { SAVED_SECRET, type CommandArgs, type ExportedFile, type ImportResult, type ProfilePreset } from '../ipc/contract.ts';
 import { secretSlots, withoutSecrets } from './secrets.ts';
 
 /** A profile from the UI, after its schema: what `profiles:create` and `profiles:update` receive. */
@@ -79,6 +79,7 @@ export function validProfile(input: unknown): Profile {
  * keeps the old token when the draft has none), and validates the result with the engine's schema.
  */
 export function completeDraft(draft: ProfileDraftData, existing?: Profile): Profile {
+  draft = keepSavedSecrets(draft, existing);
   const relayUrl = draft.relay.url;
   let host = draft.relay.host || (existing && existing.relay.url === relayUrl ? existing.relay.host : '');
   if (!host) {
@@ -94,6 +95,38 @@ export function completeDraft(draft: ProfileDraftData, existing?: Profile): Prof
     id: existing?.id ?? draft.id ?? newProfileId(),
     relay: { ...draft.relay, host, token },
   });
+}
+
+/**
+ * A draft back from a UI holds `SAVED_SECRET` where it did not touch a secret: the saved token (only
+ * for the same claim, as ever) and the saved password of the same user stand in for it.
+ */
+function keepSavedSecrets(draft: ProfileDraftData, existing?: Profile): ProfileDraftData {
+  const copy = structuredClone(draft);
+  if (copy.relay.token === SAVED_SECRET) delete copy.relay.token;
+  for (const [i, entry] of (copy.access?.basicAuth ?? []).entries()) {
+    if (entry.password !== SAVED_SECRET) continue;
+    const saved = existing?.access.basicAuth.find((u) => u.user === entry.user)?.password;
+    if (!saved) throw new ProfileProblem(`access.basicAuth.${i}.password: password is required`);
+    entry.password = saved;
+  }
+  return copy;
+}
+
+/** The profile as a UI may hold it: every token and password replaced by `SAVED_SECRET`. */
+export function withSecretsMarked(profile: Profile): Profile {
+  const copy = structuredClone(profile);
+  for (const slot of secretSlots(copy)) {
+    if (typeof slot.container[slot.key] === 'string' && slot.container[slot.key]) slot.container[slot.key] = SAVED_SECRET;
+  }
+  return copy;
+}
+
+/** One secret of a profile by its path (`relay.token`, `access.basicAuth.N.password`), or undefined. */
+export function secretAt(profile: Profile, path: string): string | undefined {
+  const slot = secretSlots(structuredClone(profile)).find((s) => s.path === path);
+  const value = slot?.container[slot.key];
+  return typeof value === 'string' ? value : undefined;
 }
 
 /** A profile for the public FPW relay (`https://{host}/`, a new five-word host under 28820.com). */

@@ -68,7 +68,7 @@ describe('PortholeApp', () => {
       shell: 'electron',
       secrets: { encrypted: true, backend: 'gnome_libsecret' },
     });
-    expect(electron.ipcMain.handlers.size).toBe(24);
+    expect(electron.ipcMain.handlers.size).toBe(25);
 
     const tray = lastTray();
     expect(tray.image.path).toBe('/opt/porthole/assets/tray-idle.png');

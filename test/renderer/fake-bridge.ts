@@ -264,10 +264,18 @@ export class FakeBridge implements Bridge {
     stopAll: async () => ok(this.tunnelList),
   };
 
+  /** What `profiles:secret` answers, by "id path". */
+  secrets: Record<string, string> = {};
+
   profiles = {
     list: async () => {
       this.#log('profiles:list');
       return ok(this.profileList);
+    },
+    secret: async ({ id, path }: CommandPayload<'profiles:secret'>) => {
+      this.#log('profiles:secret', { id, path });
+      const value = this.secrets[`${id} ${path}`];
+      return value === undefined ? notFound(`no secret ${path} in ${id}`) : ok(value);
     },
     presets: async () => {
       this.#log('profiles:presets');

@@ -1,7 +1,7 @@
 // @vitest-environment jsdom
 import { act, cleanup, screen, within } from '@testing-library/react';
 import { afterEach, describe, expect, it } from 'vitest';
-import { commandSchemas } from '../../src-main/ipc/contract.ts';
+import { SAVED_SECRET, commandSchemas } from '../../src-main/ipc/contract.ts';
 import { bridgeWith, FakeBridge, makeProfile, makeTunnel } from './fake-bridge.ts';
 import { renderUI } from './render.tsx';
 
@@ -178,6 +178,37 @@ describe('profile editor', () => {
     expect(payload!.profile.name).toBe('Demo 2');
     expect(commandSchemas['profiles:update'].safeParse(payload).success).toBe(true);
     expect((await screen.findByRole('status', { name: 'Messages' })).textContent).toContain('Saved Demo 2.');
+  });
+
+  it('holds only marks for saved secrets, fetches one when Reveal is clicked, and saves the marks back untouched', async () => {
+    const bridge = bridgeWith(makeTunnel('demo', 'Offline demo'));
+    bridge.profileList = [
+      makeProfile('demo', 'Offline demo', {
+        relay: { kind: 'fpw', url: 'http://127.0.0.1:9/', host: 'demo.localhost', token: SAVED_SECRET },
+        access: { basicAuth: [{ user: 'ada', password: SAVED_SECRET }], allow: [], deny: [] },
+      }),
+    ];
+    bridge.secrets = { 'demo relay.token': 'the-real-token', 'demo access.basicAuth.0.password': 'pw-1' };
+    const { user } = renderUI(bridge);
+    const page = await screen.findByRole('article', { name: 'Offline demo' });
+    await user.click(within(page).getByRole('tab', { name: 'Profile' }));
+    const form = screen.getByRole('form', { name: 'Profile of Offline demo' });
+    const token = screen.getByLabelText('Token') as HTMLInputElement;
+    expect(bridge.callsOf('profiles:secret')).toEqual([]);
+    await user.click(within(form).getByRole('button', { name: 'Show Token' }));
+    expect(bridge.callsOf('profiles:secret')).toEqual([{ id: 'demo', path: 'relay.token' }]);
+    expect(token.type).toBe('text');
+    expect(token.value).toBe('the-real-token');
+    // The password stays a mark, untouched; saving sends the mark back, which keeps the saved one.
+    await user.clear(screen.getByLabelText('Name'));
+    await user.type(screen.getByLabelText('Name'), 'Demo 3');
+    await user.click(within(form).getByRole('button', { name: 'Save' }));
+    const [payload] = bridge.callsOf('profiles:update') as Array<{ profile: { access: { basicAuth: Array<{ password: string }> } } }>;
+    expect(payload!.profile.access.basicAuth[0]!.password).toBe(SAVED_SECRET);
+    // Typing into a field that holds a mark replaces it.
+    const password = screen.getByLabelText('Password of user 1') as HTMLInputElement;
+    await user.type(password, 'new');
+    expect(password.value).toBe('new');
   });
 
   it('chooses the transport: ws:// for WebSocket and ggrok, http(s):// for FPW, with the schema’s messages in both languages', async () => {

@@ -6,7 +6,7 @@ import { DemoEnvironment } from '../../src-main/service/DemoEnvironment.ts';
 import { PortholeService } from '../../src-main/service/PortholeService.ts';
 import { MemorySettingsStore } from '../../src-main/service/SettingsStore.ts';
 import { TunnelManager } from '../../src-main/engine/TunnelManager.ts';
-import type { EventName, EventPayloads, ProfileData, Result, TunnelView } from '../../src-main/ipc/contract.ts';
+import { SAVED_SECRET, type EventName, type EventPayloads, type ProfileData, type Result, type TunnelView } from '../../src-main/ipc/contract.ts';
 import type { RelayServer } from '../../src-main/relay/RelayServer.ts';
 import { echoHandler, startRelay, startServer, visit, type Server } from '../helpers/net.ts';
 import { MemoryProfileStore } from '../app/helpers.ts';
@@ -87,7 +87,9 @@ describe('PortholeService', () => {
     );
     expect(created.id).toMatch(/^p-[0-9a-f]{12}$/);
     expect(created.relay.host).toMatch(/^[a-z]+(-[a-z]+){4}\.localhost$/);
-    expect(created.relay.token.length).toBeGreaterThan(10);
+    // The UI gets a mark for the token; the token itself comes only when asked for.
+    expect(created.relay.token).toBe(SAVED_SECRET);
+    expect(value(await service.commands['profiles:secret']({ id: created.id, path: 'relay.token' })).length).toBeGreaterThan(10);
     expect((await changed).map((t) => t.id)).toEqual([created.id]);
     expect(value(await service.commands['profiles:list'](undefined))).toEqual([created]);
   });
@@ -172,18 +174,19 @@ describe('PortholeService', () => {
   });
 
   it('exports without secrets unless asked, and imports them back with new secrets', async () => {
+    const token = value(await service.commands['profiles:secret']({ id: created.id, path: 'relay.token' }));
     const plain = value(await service.commands['profiles:export']({}));
     expect(plain.fileName).toMatch(/^porthole-profiles-\d{4}-\d{2}-\d{2}\.json$/);
-    expect(plain.text).not.toContain(created.relay.token);
+    expect(plain.text).not.toContain(token);
     const full = value(await service.commands['profiles:export']({ includeSecrets: true }));
-    expect(full.text).toContain(created.relay.token);
+    expect(full.text).toContain(token);
 
     const result = value(await service.commands['profiles:import']({ text: plain.text }));
     expect(result.skipped).toEqual([]);
     expect(result.secretsGenerated).toBe(1);
     const [imported] = result.imported;
     expect(imported!.id).not.toBe(created.id);
-    expect(imported!.relay.token).not.toBe(created.relay.token);
+    expect(value(await service.commands['profiles:secret']({ id: imported!.id, path: 'relay.token' }))).not.toBe(token);
     value(await service.commands['profiles:delete']({ id: imported!.id }));
 
     const bad = value(await service.commands['profiles:import']({ text: JSON.stringify([{ name: 'x' }, 42]) }));
