@@ -75,3 +75,10 @@ export function isWebUrl(value: unknown): value is string {
     return false;
   }
 }
+
+/**
+ * What stands for a saved token or password in a profile a UI receives: the secret itself stays in
+ * the main process until the person asks to see it (`profiles:secret`), and a profile saved back with
+ * this mark keeps the secret it stands for.
+ */
+export const SAVED_SECRET = '\u2063saved\u2063';

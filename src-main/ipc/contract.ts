@@ -84,12 +84,7 @@ export interface TunnelView extends TunnelSnapshot {
 /** A saved tunnel: the engine's `Profile` (src-main/engine/profile.ts), validated by its `ProfileSchema`. */
 export type ProfileData = Profile;
 
-/**
- * What stands for a saved token or password in a profile a UI receives: the secret itself stays in
- * the main process until the person asks to see it (`profiles:secret`), and a profile saved back with
- * this mark keeps the secret it stands for.
- */
-export const SAVED_SECRET = '\u2063saved\u2063';
+export { SAVED_SECRET } from './channels.ts';
 
 /** The path of one secret in a profile: the relay token, or the password of a basic-auth entry. */
 export const SecretPathSchema = z.string().regex(/^(relay\.token|access\.basicAuth\.\d{1,3}\.password)$/);

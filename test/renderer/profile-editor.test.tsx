@@ -203,7 +203,9 @@ describe('profile editor', () => {
     await user.clear(screen.getByLabelText('Name'));
     await user.type(screen.getByLabelText('Name'), 'Demo 3');
     await user.click(within(form).getByRole('button', { name: 'Save' }));
-    const [payload] = bridge.callsOf('profiles:update') as Array<{ profile: { access: { basicAuth: Array<{ password: string }> } } }>;
+    const [payload] = bridge.callsOf('profiles:update') as Array<{
+      profile: { access: { basicAuth: Array<{ password: string }> } };
+    }>;
     expect(payload!.profile.access.basicAuth[0]!.password).toBe(SAVED_SECRET);
     // Typing into a field that holds a mark replaces it.
     const password = screen.getByLabelText('Password of user 1') as HTMLInputElement;

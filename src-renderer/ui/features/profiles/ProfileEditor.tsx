@@ -93,6 +93,7 @@ function PairRows({
   prefix,
   labels,
   secret,
+  reveal,
   onChange,
   addLabel,
 }: {
@@ -101,6 +102,8 @@ function PairRows({
   prefix: string;
   labels: { a: (n: number) => string; b: (n: number) => string; remove: (n: number) => string };
   secret?: boolean;
+  /** Fetches a saved secret by its path (the rows are basic-auth entries of a saved profile). */
+  reveal?: (path: string) => Promise<string | null>;
   onChange(rows: PairRow[]): void;
   addLabel: string;
 }) {
@@ -128,6 +131,7 @@ function PairRows({
                   what={labels.b(i + 1)}
                   value={r.b}
                   onChange={(v) => set(i, { b: v })}
+                  {...(reveal ? { reveal: () => reveal(`access.basicAuth.${i}.password`) } : {})}
                 />
               ) : (
                 <input {...fieldProps(ctx, fb)} value={r.b} onChange={(e) => set(i, { b: e.target.value })} />
@@ -161,6 +165,14 @@ export interface ProfileEditorProps {
 export function ProfileEditor({ profile, onCancel }: ProfileEditorProps) {
   const { t } = useTranslation();
   const bridge = useBridge();
+  /** Fetches a saved secret of this profile (null when there is none, or it is not saved yet). */
+  const revealer = (path: string): (() => Promise<string | null>) | undefined =>
+    profile
+      ? async () => {
+          const r = await settle(() => bridge.profiles.secret({ id: profile.id, path }));
+          return r.ok ? r.value : null;
+        }
+      : undefined;
   const store = usePortholeStore();
   const inform = useInform();
   const base = useId();
@@ -335,6 +347,7 @@ export function ProfileEditor({ profile, onCancel }: ProfileEditorProps) {
               what={t('profile.token')}
               value={form.token}
               onChange={(v) => update('token', v)}
+              reveal={revealer('relay.token')}
             />
             <button type="button" className="ph-button ph-button-small" onClick={() => update('token', randomToken())}>
               {t('profile.generateToken')}
@@ -488,6 +501,7 @@ export function ProfileEditor({ profile, onCancel }: ProfileEditorProps) {
           rows={form.basicAuth}
           prefix="basicAuth"
           secret
+          {...(revealer('access.basicAuth.0.password') ? { reveal: (path: string) => revealer(path)!() } : {})}
           labels={{
             a: (n) => t('profile.user', { n }),
             b: (n) => t('profile.password', { n }),
