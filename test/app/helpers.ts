@@ -1,7 +1,7 @@
 // Small builders shared by the Electron shell's tests.
 import { parseProfile, type Profile, type ProfileInput } from '../../src-main/engine/profile.ts';
 import type { ProfileStore } from '../../src-main/engine/ProfileStore.ts';
-import type { TunnelPhaseState, TunnelView } from '../../src-main/ipc/contract.ts';
+import type { AppInfo, TunnelPhaseState, TunnelView } from '../../src-main/ipc/contract.ts';
 
 /** Profiles in memory, validated like the real stores. */
 export class MemoryProfileStore implements ProfileStore {
@@ -65,4 +65,16 @@ export function view(id: string, state: TunnelPhaseState, name = id): TunnelView
 /** Lets queued promise callbacks (an action started by a click) run. */
 export async function settle(): Promise<void> {
   for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
+}
+
+/** What `app:info` says in the service tests: a headless service with no keyring. */
+export function testInfo(): Omit<AppInfo, 'firstRun'> {
+  return {
+    name: 'Porthole',
+    version: '0.1.0-test',
+    platform: process.platform,
+    shell: 'headless',
+    versions: { electron: null, chrome: null, node: process.versions.node },
+    secrets: { encrypted: false, backend: 'none' },
+  };
 }

@@ -6,21 +6,14 @@ import { MemorySettingsStore } from '../../src-main/service/SettingsStore.ts';
 import { exportProfiles } from '../../src-main/service/profile-io.ts';
 import { TunnelManager } from '../../src-main/engine/TunnelManager.ts';
 import { ProfileSchema } from '../../src-main/engine/profile.ts';
-import { MemoryProfileStore } from '../app/helpers.ts';
+import { MemoryProfileStore, testInfo } from '../app/helpers.ts';
 
 function service(profiles = new MemoryProfileStore()) {
   return new PortholeService({
     manager: new TunnelManager(),
     profiles,
     settings: new MemorySettingsStore(),
-    info: () => ({
-      name: 'Porthole',
-      version: 'test',
-      platform: process.platform,
-      shell: 'headless',
-      versions: { electron: null, chrome: null, node: process.versions.node },
-      secrets: { encrypted: false, backend: 'none' },
-    }),
+    info: testInfo,
   });
 }
 

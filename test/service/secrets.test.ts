@@ -6,7 +6,7 @@ import { PortholeService } from '../../src-main/service/PortholeService.ts';
 import { MemorySettingsStore } from '../../src-main/service/SettingsStore.ts';
 import { TunnelManager } from '../../src-main/engine/TunnelManager.ts';
 import { SAVED_SECRET, type PushMessage } from '../../src-main/ipc/contract.ts';
-import { MemoryProfileStore } from '../app/helpers.ts';
+import { MemoryProfileStore, testInfo } from '../app/helpers.ts';
 
 async function setup() {
   const profiles = new MemoryProfileStore();
@@ -21,14 +21,7 @@ async function setup() {
     manager: new TunnelManager(),
     profiles,
     settings: new MemorySettingsStore(),
-    info: () => ({
-      name: 'Porthole',
-      version: 'test',
-      platform: process.platform,
-      shell: 'headless',
-      versions: { electron: null, chrome: null, node: process.versions.node },
-      secrets: { encrypted: false, backend: 'none' },
-    }),
+    info: testInfo,
   });
   await service.load({ autoStart: false });
   return { service, profiles };
@@ -51,7 +44,10 @@ describe('secrets and the UI', () => {
 
   it('gives one secret when asked (Reveal), and keeps untouched secrets on save', async () => {
     const { service, profiles } = await setup();
-    expect(await service.commands['profiles:secret']({ id: 'p1', path: 'relay.token' })).toEqual({ ok: true, value: 'the-real-token' });
+    expect(await service.commands['profiles:secret']({ id: 'p1', path: 'relay.token' })).toEqual({
+      ok: true,
+      value: 'the-real-token',
+    });
     expect(await service.commands['profiles:secret']({ id: 'p1', path: 'access.basicAuth.0.password' })).toEqual({
       ok: true,
       value: 'ann-secret',

@@ -6,10 +6,17 @@ import { DemoEnvironment } from '../../src-main/service/DemoEnvironment.ts';
 import { PortholeService } from '../../src-main/service/PortholeService.ts';
 import { MemorySettingsStore } from '../../src-main/service/SettingsStore.ts';
 import { TunnelManager } from '../../src-main/engine/TunnelManager.ts';
-import { SAVED_SECRET, type EventName, type EventPayloads, type ProfileData, type Result, type TunnelView } from '../../src-main/ipc/contract.ts';
+import {
+  SAVED_SECRET,
+  type EventName,
+  type EventPayloads,
+  type ProfileData,
+  type Result,
+  type TunnelView,
+} from '../../src-main/ipc/contract.ts';
 import type { RelayServer } from '../../src-main/relay/RelayServer.ts';
 import { echoHandler, startRelay, startServer, visit, type Server } from '../helpers/net.ts';
-import { MemoryProfileStore } from '../app/helpers.ts';
+import { MemoryProfileStore, testInfo } from '../app/helpers.ts';
 
 let relay: RelayServer;
 let upstream: Server;
@@ -47,14 +54,7 @@ beforeAll(async () => {
     profiles,
     settings: new MemorySettingsStore(),
     demo,
-    info: () => ({
-      name: 'Porthole',
-      version: '0.1.0-test',
-      platform: process.platform,
-      shell: 'headless',
-      versions: { electron: null, chrome: null, node: process.versions.node },
-      secrets: { encrypted: false, backend: 'none' },
-    }),
+    info: testInfo,
   });
   await service.load();
 });
@@ -89,7 +89,9 @@ describe('PortholeService', () => {
     expect(created.relay.host).toMatch(/^[a-z]+(-[a-z]+){4}\.localhost$/);
     // The UI gets a mark for the token; the token itself comes only when asked for.
     expect(created.relay.token).toBe(SAVED_SECRET);
-    expect(value(await service.commands['profiles:secret']({ id: created.id, path: 'relay.token' })).length).toBeGreaterThan(10);
+    expect(
+      value(await service.commands['profiles:secret']({ id: created.id, path: 'relay.token' })).length,
+    ).toBeGreaterThan(10);
     expect((await changed).map((t) => t.id)).toEqual([created.id]);
     expect(value(await service.commands['profiles:list'](undefined))).toEqual([created]);
   });

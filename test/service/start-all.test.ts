@@ -8,7 +8,7 @@ import { PortholeService } from '../../src-main/service/PortholeService.ts';
 import { MemorySettingsStore } from '../../src-main/service/SettingsStore.ts';
 import { TunnelManager } from '../../src-main/engine/TunnelManager.ts';
 import { echoHandler, startRelay, startServer } from '../helpers/net.ts';
-import { MemoryProfileStore } from '../app/helpers.ts';
+import { MemoryProfileStore, testInfo } from '../app/helpers.ts';
 
 const cleanups: Array<() => Promise<unknown>> = [];
 afterEach(async () => {
@@ -47,14 +47,7 @@ describe('Start all', () => {
       profiles,
       settings: new MemorySettingsStore(),
       demo: new DemoEnvironment({ port: takenPort }),
-      info: () => ({
-        name: 'Porthole',
-        version: 'test',
-        platform: process.platform,
-        shell: 'headless',
-        versions: { electron: null, chrome: null, node: process.versions.node },
-        secrets: { encrypted: false, backend: 'none' },
-      }),
+      info: testInfo,
     });
     cleanups.push(() => service.close(0));
     await service.load({ autoStart: false });

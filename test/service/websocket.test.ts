@@ -11,7 +11,7 @@ import type { RelayServer } from '../../src-main/relay/RelayServer.ts';
 import { DemoEnvironment } from '../../src-main/service/DemoEnvironment.ts';
 import { PortholeService } from '../../src-main/service/PortholeService.ts';
 import { MemorySettingsStore } from '../../src-main/service/SettingsStore.ts';
-import { MemoryProfileStore } from '../app/helpers.ts';
+import { MemoryProfileStore, testInfo } from '../app/helpers.ts';
 import { startRelay, visit } from '../helpers/net.ts';
 import { relayOf } from '../helpers/transports.ts';
 
@@ -55,14 +55,7 @@ beforeAll(async () => {
     profiles: new MemoryProfileStore(),
     settings: new MemorySettingsStore(),
     demo: new DemoEnvironment(),
-    info: () => ({
-      name: 'Porthole',
-      version: '0.1.0-test',
-      platform: process.platform,
-      shell: 'headless',
-      versions: { electron: null, chrome: null, node: process.versions.node },
-      secrets: { encrypted: false, backend: 'none' },
-    }),
+    info: testInfo,
   });
   await service.load();
 });
