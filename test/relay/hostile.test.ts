@@ -58,3 +58,38 @@ describe('hostile connections', () => {
     for (const s of held) s.destroy();
   });
 });
+
+describe('under 1,000 idle and slowloris connections', () => {
+  it('keeps answering visitors at once, and closes every one of them within its head deadline', async () => {
+    const { relay } = await relayWith({ headersTimeoutMs: 2000 });
+    const sockets: net.Socket[] = [];
+    const trickles: NodeJS.Timeout[] = [];
+    // 250 from each of four addresses: under the per-address cap, 1,000 in all; half of them send
+    // nothing, half trickle a header a byte at a time and never finish.
+    for (let a = 0; a < 4; a++) {
+      const batch = await Promise.all(Array.from({ length: 250 }, () => dial(relay.port, `127.0.0.${10 + a}`)));
+      batch.forEach((s, i) => {
+        s.on('error', () => undefined);
+        s.on('data', () => undefined);
+        if (i % 2 === 0) {
+          s.write('GET / HTTP/1.1\r\nHost: slow.test\r\nX-Slow: ');
+          trickles.push(setInterval(() => s.writable && s.write('x'), 300));
+        }
+      });
+      sockets.push(...batch);
+    }
+    const opened = Date.now();
+    // Visitors meanwhile: every one answered, none kept waiting.
+    let slowest = 0;
+    for (let i = 0; i < 20; i++) {
+      const t0 = Date.now();
+      expect((await visit(relay.port, 'nobody.test')).status).toBe(404);
+      slowest = Math.max(slowest, Date.now() - t0);
+    }
+    expect(slowest).toBeLessThan(2000);
+    // Every idle and slowloris connection is closed by its deadline (2 s, checked every 0.5 s).
+    await Promise.all(sockets.map((s) => (s.destroyed ? Promise.resolve() : once(s, 'close'))));
+    for (const t of trickles) clearInterval(t);
+    expect(Date.now() - opened).toBeLessThan(6000);
+  }, 30_000);
+});
