@@ -5,6 +5,7 @@
 // the direct run, CPU microseconds per request of the relay and the worker, their peak RSS, and new
 // TCP connections per request. Never part of `npm test`; nothing here asserts a time.
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import net from 'node:net';
 import { existsSync, readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { parseArgs } from 'node:util';
@@ -26,7 +27,7 @@ const { values } = parseArgs({
 });
 if (values.help) {
   process.stdout.write(
-    `Usage: npm run bench -- [--duration SEC] [--connections N] [--workers N] [--tool wrk|autocannon] [--only small|big|p99] [--transports fpw,ws]\n`,
+    `Usage: npm run bench -- [--duration SEC] [--connections N] [--workers N] [--tool wrk|autocannon] [--only small|big|p99|tcp] [--transports fpw,ws]\n`,
   );
   process.exit(0);
 }
@@ -185,9 +186,13 @@ async function main(): Promise<void> {
       stdio: ['ignore', 'ignore', 'inherit'],
     },
   );
-  const up = await start([UPSTREAM], /listening (\d+)/);
+  const up = await start([UPSTREAM], /listening (\d+) tcp (\d+)/);
+  const tcpPort = Number(up.match[2]);
   const upPort = Number(up.match[1]);
-  const relay = await start([BIN, 'relay', '--port', '0', '--bind', bindTo], /Listening on (http:\/\/\S+)/);
+  const relay = await start(
+    [BIN, 'relay', '--port', '0', '--bind', bindTo, '--tcp-ports', '39900-39999'],
+    /Listening on (http:\/\/\S+)/,
+  );
   const relayUrl = relay.match[1]!;
   // One worker per transport, each with its own host on the same relay; only the one driven is busy.
   const transports = values.transports!.split(',').filter((t): t is Transport => t === 'fpw' || t === 'ws');
@@ -250,10 +255,21 @@ async function main(): Promise<void> {
       });
     }
   }
+  const f = (n: number | undefined, d = 1): string => (n === undefined || Number.isNaN(n) ? '-' : n.toFixed(d));
+  // TCP tunnel: one bulk download of 256 MiB, straight and through the tunnel.
+  let tcpLine = '';
+  if (transports.includes('ws') && (!values.only || values.only.split(',').includes('tcp'))) {
+    const tcp = await start(
+      [BIN, 'tcp', `${bindTo}:${tcpPort}`, '--relay', `${relayUrl.replace(/^http/, 'ws')}/`],
+      /^Forwarding tcp:\/\/\S+:(\d+) /m,
+    );
+    const direct = await bulkMiBps(bindTo, tcpPort);
+    const tunnelled = await bulkMiBps(bindTo, Number(tcp.match[1]));
+    tcpLine = `TCP tunnel, 256 MiB bulk download: ${f(tunnelled)} MiB/s through the tunnel, ${f(direct)} MiB/s direct: ${f((tunnelled / direct) * 100)} % of direct\n`;
+  }
   const relayMem = usage(relay.proc.pid!);
   const workerMem = tunnels.map((t) => ({ transport: t.transport, ...usage(t.proc.pid!) }));
 
-  const f = (n: number | undefined, d = 1): string => (n === undefined || Number.isNaN(n) ? '-' : n.toFixed(d));
   const header = [
     'scenario',
     'path',
@@ -294,6 +310,7 @@ async function main(): Promise<void> {
       .map((w) => `${w.transport} worker ${f(w.rssMiB)} MiB (${f(w.peakMiB)})`)
       .join(', ')}\n`,
   );
+  if (tcpLine) process.stdout.write(`\n${tcpLine}`);
   if (complaints.size) process.stdout.write(`\nwarnings and errors on stderr:\n${[...complaints].join('\n')}\n`);
   if (existsSync('/proc/cpuinfo')) {
     const model = /model name\s*:\s*(.*)/.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1];
@@ -311,6 +328,18 @@ async function main(): Promise<void> {
         }),
     ),
   );
+}
+
+/** Reads one connection to its end; MiB/s. */
+function bulkMiBps(host: string, port: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const started = performance.now();
+    let bytes = 0;
+    const s = net.connect(port, host);
+    s.on('data', (c: Buffer) => (bytes += c.length));
+    s.on('end', () => resolve(bytes / 1024 / 1024 / ((performance.now() - started) / 1000)));
+    s.on('error', reject);
+  });
 }
 
 main().catch((err: unknown) => {

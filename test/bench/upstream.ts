@@ -1,7 +1,7 @@
 // The benchmark's upstream, as its own process: a 6-byte body at /small, 1 MiB at /big, and the
 // number of TCP connections it accepted at /stats (to count new connections per request).
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import net, { type AddressInfo } from 'node:net';
 
 const big = Buffer.alloc(1024 * 1024, 'x');
 const small = Buffer.from('hello\n');
@@ -17,7 +17,26 @@ const server = http.createServer({ keepAliveTimeout: 60_000, noDelay: true }, (r
   res.end(body);
 });
 server.on('connection', () => connections++);
+
+// A TCP service for the TCP tunnel's bulk run: each connection is sent 256 MiB, then closed.
+const bulk = net.createServer((socket) => {
+  let left = 256;
+  const pump = (): void => {
+    while (left > 0) {
+      left -= 1;
+      if (!socket.write(big)) return void socket.once('drain', pump);
+    }
+    socket.end();
+  };
+  socket.on('error', () => undefined);
+  pump();
+});
+
 server.listen(0, '127.0.0.1', () => {
-  process.stdout.write(`listening ${(server.address() as AddressInfo).port}\n`);
+  bulk.listen(0, '127.0.0.1', () => {
+    process.stdout.write(
+      `listening ${(server.address() as AddressInfo).port} tcp ${(bulk.address() as AddressInfo).port}\n`,
+    );
+  });
 });
 process.on('SIGTERM', () => process.exit(0));
