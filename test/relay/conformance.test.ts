@@ -47,9 +47,12 @@ describe('HTTP conformance', () => {
     expect(out.split('\r\n')[0]).toBe('HTTP/1.1 505 HTTP Version Not Supported');
   });
 
-  it("routes an absolute-form target by its own authority, not by Host (RFC 9112 3.2.2)", async () => {
+  it('routes an absolute-form target by its own authority, not by Host (RFC 9112 3.2.2)', async () => {
     const relay = await served();
-    const out = await raw(relay.port, 'GET http://b.test/abs?x=1 HTTP/1.1\r\nHost: a.test\r\nConnection: close\r\n\r\n');
+    const out = await raw(
+      relay.port,
+      'GET http://b.test/abs?x=1 HTTP/1.1\r\nHost: a.test\r\nConnection: close\r\n\r\n',
+    );
     expect(out.split('\r\n')[0]).toBe('HTTP/1.1 200 OK');
     const body = JSON.parse(out.slice(out.indexOf('\r\n\r\n') + 4)) as { url: string; headers: Record<string, string> };
     expect(body.url).toBe('/abs?x=1');
@@ -67,6 +70,21 @@ describe('right after a relay starts', () => {
     expect(early).toMatch(/\r\nretry-after: \d+\r\n/i);
     now += 10_001;
     const later = await raw(relay.port, 'GET / HTTP/1.1\r\nHost: coming-back.test\r\nConnection: close\r\n\r\n');
+    expect(later.split('\r\n')[0]).toBe('HTTP/1.1 404 Not Found');
+  });
+
+  it('answers a visitor WebSocket for a host it does not know the same way, not 501', async () => {
+    let now = Date.now();
+    const relay = await startRelay({ startupGraceMs: 10_000, now: () => now });
+    cleanups.push(() => relay.close(0));
+    const upgrade =
+      'GET /chat HTTP/1.1\r\nHost: coming-back.test\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n' +
+      'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n';
+    const early = await raw(relay.port, upgrade);
+    expect(early.split('\r\n')[0]).toBe('HTTP/1.1 503 Service Unavailable');
+    expect(early).toMatch(/\r\nretry-after: \d+\r\n/i);
+    now += 10_001;
+    const later = await raw(relay.port, upgrade);
     expect(later.split('\r\n')[0]).toBe('HTTP/1.1 404 Not Found');
   });
 });
