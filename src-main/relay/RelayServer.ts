@@ -353,6 +353,24 @@ export class RelayServer {
     const host = normaliseHost(req.headers.host);
     let entry = this.#hosts.get(host);
     if (!entry && this.#ctx.defaultHost) entry = this.#hosts.get(this.#ctx.defaultHost);
+    if (isWebSocket && !entry) {
+      // No tunnel for this host: the same answer a plain request gets, not "cannot upgrade".
+      const status = this.#settings.now() - this.#startedAt < this.#settings.startupGraceMs ? 503 : 404;
+      this.#ctx.log(
+        `${new Date().toISOString()} ${peerAddress(req.socket)} ${host} ${req.method} ${req.url} ${status} 0ms upgrade to an unknown host`,
+      );
+      return status === 503
+        ? rawPage(
+            socket,
+            503,
+            'Service Unavailable',
+            `No tunnel serves ${host || 'this address'} yet: this relay has just started.`,
+            {
+              'retry-after': '2',
+            },
+          )
+        : rawPage(socket, 404, 'Not Found', `No tunnel serves ${host || 'this address'} on this relay.`);
+    }
     if (!isWebSocket || !entry) return this.#refuseRaw(req, socket, 'upgrade');
     if (this.#closing) return rawPage(socket, 503, 'Service Unavailable', 'The relay is shutting down.');
     if (this.#ws.hasFree(entry)) {

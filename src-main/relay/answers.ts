@@ -30,13 +30,22 @@ export function page(
 }
 
 /** A page written straight to a socket (no ServerResponse: a parse error, an upgrade) and the connection closed. */
-export function rawPage(socket: Duplex, status: number, title: string, message: string): void {
+export function rawPage(
+  socket: Duplex,
+  status: number,
+  title: string,
+  message: string,
+  headers: Record<string, string> = {},
+): void {
   const body = errorPage(status, title, message, 'Porthole relay');
+  const extra = Object.entries(headers)
+    .map(([k, v]) => `${k}: ${v}\r\n`)
+    .join('');
   socket.on('error', () => undefined);
   socket.end(
     Buffer.concat([
       Buffer.from(
-        `HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\ncontent-type: ${HTML_TYPE}\r\ncontent-length: ${body.length}\r\nconnection: close\r\n\r\n`,
+        `HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\ncontent-type: ${HTML_TYPE}\r\ncontent-length: ${body.length}\r\n${extra}connection: close\r\n\r\n`,
       ),
       body,
     ]),
