@@ -4,7 +4,11 @@ export interface BackoffOptions {
   baseMs?: number;
   /** Largest delay. @default 30000 */
   capMs?: number;
-  /** Time online after which the attempt counter starts from zero again. @default 60000 */
+  /**
+   * Time online after which the attempt counter starts from zero again. A relay that kept a tunnel
+   * up this long is not crash-looping; a longer wait made repeated restarts take ever longer to
+   * recover from. @default 10000
+   */
   resetAfterMs?: number;
   /** Smallest delay, so that a jitter of zero never makes a tight loop. @default 100 */
   floorMs?: number;
@@ -24,7 +28,7 @@ export class Backoff {
   constructor(opts: BackoffOptions = {}) {
     this.#base = opts.baseMs ?? 1000;
     this.#cap = opts.capMs ?? 30_000;
-    this.#resetAfter = opts.resetAfterMs ?? 60_000;
+    this.#resetAfter = opts.resetAfterMs ?? 10_000;
     this.#floor = opts.floorMs ?? 100;
     this.#random = opts.random ?? Math.random;
   }

@@ -69,7 +69,7 @@ describe('Backoff', () => {
     const b = new Backoff({ random: () => 0.999 });
     delays(b, 3, 0);
     b.healthy(0);
-    b.fail(10_000);
+    b.fail(5_000);
     // No healthy() since that failure: time alone does not reset the counter.
     expect(b.fail(100_000)).toBe(Math.floor(0.999 * 16_000));
   });
