@@ -299,6 +299,12 @@ async function freezableProxy(target: number) {
     port: (proxy.address() as AddressInfo).port,
     freeze: () => void (frozen = true),
     thaw: () => void (frozen = false),
+    cut: () => {
+      for (const [a, b] of pairs.splice(0)) {
+        a.destroy();
+        b.destroy();
+      }
+    },
     connections: () => count,
   };
 }
@@ -395,6 +401,29 @@ describe("a visitor's WebSocket through the tunnel", () => {
     });
     expect(greeting).toContain('hello /');
     ws.close();
+  });
+
+  it('answers 503 with Retry-After, not 501, while the WebSocket worker of a host is reconnecting', async () => {
+    const relay = await relayWith();
+    const up = await echoServer();
+    const proxy = await freezableProxy(relay.port);
+    const tunnel = await wsTunnel(`ws://127.0.0.1:${proxy.port}/`, up.url);
+    const first = await connect(relay.port, tunnel.profile.relay.host);
+    first.ws.close();
+    // The link dies and the worker's way back hangs: the relay knows the host but has no worker.
+    proxy.freeze();
+    proxy.cut();
+    await new Promise((r) => setTimeout(r, 200));
+    const { WebSocket } = await import('ws');
+    const ws = new WebSocket(`ws://127.0.0.1:${relay.port}/`, { headers: { host: tunnel.profile.relay.host } });
+    const res = await new Promise<http.IncomingMessage>((resolve, reject) => {
+      ws.once('unexpected-response', (_req, r) => resolve(r));
+      ws.once('open', () => reject(new Error('opened with no worker online')));
+      ws.once('error', reject);
+    });
+    expect(res.statusCode).toBe(503);
+    expect(res.headers['retry-after']).toMatch(/^\d+$/);
+    ws.terminate();
   });
 
   it('keeps the 501 page for a host served by FPW workers only', async () => {
