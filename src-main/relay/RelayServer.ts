@@ -377,7 +377,15 @@ export class RelayServer {
       const { ip, chain } = this.#intake.visitorIp(req);
       return this.#ws.visitorUpgrade(entry, req, socket, head, ip, chain);
     }
-    this.#refuseRaw(req, socket, 'upgrade');
+    // FPW workers waiting (or replying) and none over WebSocket: the host cannot carry this one.
+    if (!isWebSocket || entry.polls.length > 0 || entry.busy > 0) return this.#refuseRaw(req, socket, 'upgrade');
+    // No worker at all right now (one is reconnecting, or it left): a visitor may try again soon.
+    this.#ctx.log(
+      `${new Date().toISOString()} ${peerAddress(req.socket)} ${host} ${req.method} ${req.url} 503 0ms upgrade with no worker online`,
+    );
+    rawPage(socket, 503, 'Service Unavailable', `No worker is online for ${entry.host} right now.`, {
+      'retry-after': '2',
+    });
   }
 
   #refuseRaw(req: IncomingMessage, socket: Duplex, kind: 'upgrade' | 'connect'): void {
