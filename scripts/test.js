@@ -36,27 +36,39 @@ for (const [name, cmd, args] of [
 }
 
 mkdirSync('out', { recursive: true });
-rmSync(results, { force: true });
-step('tests', 'npx', [
-  'vitest',
-  'run',
-  '--reporter=default',
-  '--reporter=json',
-  `--outputFile.json=${results}`,
-  ...process.argv.slice(2),
-]);
-try {
-  const r = JSON.parse(readFileSync(results, 'utf8'));
-  passed += r.numPassedTests;
-  failed += r.numFailedTests;
-  skipped += (r.numPendingTests ?? 0) + (r.numTodoTests ?? 0);
-  // A test file that failed to load has no failed tests of its own: count it once.
-  failed += (r.testResults ?? []).filter(
-    (f) => f.status === 'failed' && !f.assertionResults.some((a) => a.status === 'failed'),
-  ).length;
-} catch (err) {
-  process.stdout.write(`no test results (${err.message})\n`);
-  failed += 1;
+
+/** One vitest run; its counts join the totals. */
+function vitest(name, args) {
+  rmSync(results, { force: true });
+  step(name, 'npx', [
+    'vitest',
+    'run',
+    '--reporter=default',
+    '--reporter=json',
+    `--outputFile.json=${results}`,
+    ...args,
+  ]);
+  try {
+    const r = JSON.parse(readFileSync(results, 'utf8'));
+    passed += r.numPassedTests;
+    failed += r.numFailedTests;
+    skipped += (r.numPendingTests ?? 0) + (r.numTodoTests ?? 0);
+    // A test file that failed to load has no failed tests of its own: count it once.
+    failed += (r.testResults ?? []).filter(
+      (f) => f.status === 'failed' && !f.assertionResults.some((a) => a.status === 'failed'),
+    ).length;
+  } catch (err) {
+    process.stdout.write(`no test results (${err.message})\n`);
+    failed += 1;
+  }
+}
+
+const filters = process.argv.slice(2);
+if (filters.length) vitest('tests', filters);
+else {
+  // The soak loads both cores for a minute: it runs alone, after everything else.
+  vitest('tests', ['--exclude', 'test/soak/**']);
+  vitest('soak', ['test/soak']);
 }
 
 process.stdout.write(`\n${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}\n`);
