@@ -441,7 +441,7 @@ export async function runDemo(cmd: Extract<Command, { name: 'demo' }>): Promise<
 }
 
 /** What `app:info` says in the headless inspector. */
-function headlessInfo(): Omit<AppInfo, 'firstRun'> {
+function headlessInfo(): Omit<AppInfo, 'firstRun' | 'unreadableProfiles'> {
   return {
     name: 'Porthole',
     version: packageVersion(),

@@ -1,3 +1,4 @@
+import type { UnreadableProfile } from './shapes.ts';
 import Conf from 'conf';
 import { ProfileSchema, parseProfile, type Profile } from './profile.ts';
 
@@ -13,6 +14,8 @@ export interface ProfileStore {
    * by a keyring that is gone): a new profile must never take one. @default the ids of `list()`
    */
   takenIds?(): Promise<string[]>;
+  /** Profiles the store holds but could not open at its last load, so a person can be told. @default none */
+  readonly unreadable?: readonly UnreadableProfile[];
 }
 
 /** What the CLI remembers between runs: the host and token each command used. */

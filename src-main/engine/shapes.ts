@@ -76,3 +76,10 @@ export interface RequestSummary {
 
 /** The one-word state of all tunnels together, as the tray icon shows it. */
 export type AggregateStatus = 'idle' | 'connecting' | 'online' | 'error';
+
+/** A stored profile that could not be opened; it stays in the file untouched. */
+export interface UnreadableProfile {
+  id: string | null;
+  name: string | null;
+  reason: string;
+}

@@ -5,7 +5,14 @@
 // in a browser) and plain types; no electron, no node:*.
 import { z } from 'zod';
 import { ProfileDraftSchema, type Profile } from '../engine/profile.ts';
-import type { PhaseState, RequestSummary, TunnelCounters, TunnelPhase, TunnelSnapshot } from '../engine/shapes.ts';
+import type {
+  PhaseState,
+  RequestSummary,
+  TunnelCounters,
+  TunnelPhase,
+  TunnelSnapshot,
+  UnreadableProfile,
+} from '../engine/shapes.ts';
 import {
   isWebUrl,
   type CommandChannel,
@@ -203,6 +210,8 @@ export interface AppInfo {
   secrets: SecretStorageInfo;
   /** True on the first run, when the offline demo profile was just created (offer the public relay preset). */
   firstRun: boolean;
+  /** Stored profiles that could not be opened (kept in the file untouched), each with why. */
+  unreadableProfiles: UnreadableProfile[];
 }
 
 // ---------------------------------------------------------------------------------------------------

@@ -77,7 +77,7 @@ export interface PortholeServiceOptions {
   profiles: ProfileStore;
   settings: SettingsStore;
   /** What `app:info` says (all but `firstRun`, which the service knows). */
-  info: () => Omit<AppInfo, 'firstRun'>;
+  info: () => Omit<AppInfo, 'firstRun' | 'unreadableProfiles'>;
   /** The embedded relay and demo site; null where there is none (e.g. a headless server). */
   demo?: DemoEnvironment | null;
   /** Grace for requests in flight when a tunnel stops. @default 5000 */
@@ -93,7 +93,7 @@ export class PortholeService extends EventEmitter<ServiceEvents> {
   readonly #manager: TunnelManager;
   readonly #profiles: ProfileStore;
   readonly #settings: SettingsStore;
-  readonly #info: () => Omit<AppInfo, 'firstRun'>;
+  readonly #info: () => Omit<AppInfo, 'firstRun' | 'unreadableProfiles'>;
   readonly #demo: DemoEnvironment | null;
   readonly #graceMs: number;
   #firstRun = false;
@@ -118,7 +118,12 @@ export class PortholeService extends EventEmitter<ServiceEvents> {
     });
 
     this.commands = {
-      'app:info': () => attempt(() => ({ ...this.#info(), firstRun: this.#firstRun })),
+      'app:info': () =>
+        attempt(() => ({
+          ...this.#info(),
+          firstRun: this.#firstRun,
+          unreadableProfiles: [...(this.#profiles.unreadable ?? [])],
+        })),
       'tunnels:list': () => attempt(() => this.tunnels()),
       'tunnels:start': ({ id }) => attempt(() => this.startTunnel(id)),
       'tunnels:stop': ({ id }) => attempt(() => this.stopTunnel(id)),

@@ -68,7 +68,7 @@ export async function settle(): Promise<void> {
 }
 
 /** What `app:info` says in the service tests: a headless service with no keyring. */
-export function testInfo(): Omit<AppInfo, 'firstRun'> {
+export function testInfo(): Omit<AppInfo, 'firstRun' | 'unreadableProfiles'> {
   return {
     name: 'Porthole',
     version: '0.1.0-test',

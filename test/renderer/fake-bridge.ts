@@ -156,6 +156,7 @@ export class FakeBridge implements Bridge {
     versions: { electron: null, chrome: null, node: '24.21.0' },
     secrets: { encrypted: false, backend: 'file' },
     firstRun: false,
+    unreadableProfiles: [],
   };
   /** Request records by tunnel, oldest first. */
   records = new Map<string, RequestDetail[]>();

@@ -70,3 +70,31 @@ describe('without a bridge', () => {
     expect(screen.getByRole('main').textContent).toContain('#token=');
   });
 });
+
+describe('profiles that could not be opened', () => {
+  it('are named in a banner with the reason, and stay out of the tunnel list', async () => {
+    const bridge = bridgeWith(makeTunnel('demo', 'Offline demo'));
+    bridge.info = {
+      ...bridge.info,
+      unreadableProfiles: [
+        { id: 'blog', name: 'My blog', reason: 'its secrets could not be opened: the keyring is locked' },
+        { id: null, name: null, reason: 'not an object' },
+      ],
+    };
+    renderUI(bridge);
+    const banner = await screen.findByRole('note', { name: /2 saved tunnels could not be opened/ });
+    expect(banner.textContent).toContain('My blog: its secrets could not be opened: the keyring is locked');
+    expect(banner.textContent).toContain('(no name): not an object');
+    expect(banner.textContent).toContain('They stay in the data file untouched');
+    const nav = screen.getByRole('navigation', { name: 'Tunnels' });
+    expect(nav.textContent).not.toContain('My blog');
+  });
+
+  it('give no banner when every profile opened', async () => {
+    const bridge = bridgeWith(makeTunnel('demo', 'Offline demo'));
+    renderUI(bridge);
+    await screen.findByRole('navigation', { name: 'Tunnels' });
+    await waitFor(() => expect(bridge.callsOf('app:info').length).toBeGreaterThan(0));
+    expect(screen.queryByRole('note', { name: /could not be opened/ })).toBeNull();
+  });
+});

@@ -333,3 +333,29 @@ describe('PortholeService at launch', () => {
     }
   });
 });
+
+describe('app:info', () => {
+  it('names the stored profiles that could not be opened, with why, so the window can say so', async () => {
+    const unreadable = [{ id: 'blog', name: 'Blog', reason: 'its secrets could not be opened: no keyring' }];
+    const store = Object.assign(new MemoryProfileStore(), { unreadable });
+    const s = new PortholeService({
+      manager: new TunnelManager(),
+      profiles: store,
+      settings: new MemorySettingsStore(),
+      demo: new DemoEnvironment(),
+      info: testInfo,
+    });
+    await s.load();
+    expect(value(await s.commands['app:info'](undefined)).unreadableProfiles).toEqual(unreadable);
+    await s.close(0);
+    const plain = new PortholeService({
+      manager: new TunnelManager(),
+      profiles: new MemoryProfileStore(),
+      settings: new MemorySettingsStore(),
+      demo: new DemoEnvironment(),
+      info: testInfo,
+    });
+    expect(value(await plain.commands['app:info'](undefined)).unreadableProfiles).toEqual([]);
+    await plain.close(0);
+  });
+});

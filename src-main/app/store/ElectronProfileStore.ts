@@ -2,16 +2,11 @@
 // engine's schema, with their secrets sealed by a SecretVault.
 import { parseProfile, type Profile } from '../../engine/profile.ts';
 import type { ProfileStore } from '../../engine/ProfileStore.ts';
+import type { UnreadableProfile } from '../../engine/shapes.ts';
 import { secretSlots } from '../../service/secrets.ts';
 import type { AppStore } from './AppStore.ts';
 import type { SecretVault } from './SecretVault.ts';
 
-/** A stored profile that could not be opened; it stays in the file untouched. */
-export interface UnreadableProfile {
-  id: string | null;
-  name: string | null;
-  reason: string;
-}
 
 type Raw = Record<string, unknown>;
 
