@@ -22,6 +22,9 @@ import {
   usePortholeStore,
   type ConnectionState,
 } from './store/index.ts';
+
+/** One empty list, so that the selector's answer stays the same between renders. */
+const NONE_UNREADABLE: readonly never[] = [];
 import './porthole.css';
 
 /** The state of the link to the engine, where there is one that can drop (the WebSocket bridge). */
@@ -117,6 +120,8 @@ function Shell({
   const inSettings = usePorthole((s) => s.view.kind === 'settings');
   const clearSecrets = usePorthole((s) => s.appInfo?.shell === 'electron' && !s.appInfo.secrets.encrypted);
   const [secretsDismissed, setSecretsDismissed] = useState(false);
+  const unreadable = usePorthole((s) => s.appInfo?.unreadableProfiles ?? NONE_UNREADABLE);
+  const [unreadableDismissed, setUnreadableDismissed] = useState(false);
 
   return (
     <div className="ph-app" data-theme={theme} lang={i18n.language}>
@@ -147,6 +152,27 @@ function Shell({
               {t('app.dismiss')}
             </button>
           </p>
+        ) : null}
+        {unreadable.length > 0 && !unreadableDismissed ? (
+          <div
+            className="ph-banner ph-banner-warn"
+            role="note"
+            aria-label={t('app.unreadableProfiles', { count: unreadable.length })}
+          >
+            <p>
+              {t('app.unreadableProfiles', { count: unreadable.length })} {t('app.unreadableKept')}{' '}
+              <button type="button" className="ph-link-button" onClick={() => setUnreadableDismissed(true)}>
+                {t('app.dismiss')}
+              </button>
+            </p>
+            <ul>
+              {unreadable.map((u, i) => (
+                <li key={u.id ?? `#${i}`}>
+                  {u.name ?? t('app.noName')}: {u.reason}
+                </li>
+              ))}
+            </ul>
+          </div>
         ) : null}
         <MainArea />
       </main>

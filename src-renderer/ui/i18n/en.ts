@@ -12,6 +12,11 @@ export const en = {
     noBridge:
       'This page reaches Porthole through its desktop app, or through the inspector address the porthole command prints (with its #token=… part). Open that address again.',
     dismiss: 'Dismiss',
+    unreadableProfiles_one: '{{count}} saved tunnel could not be opened.',
+    unreadableProfiles_other: '{{count}} saved tunnels could not be opened.',
+    unreadableKept:
+      'They stay in the data file untouched: once the reason is gone (a keyring unlocked, a file repaired), they come back at the next start.',
+    noName: '(no name)',
   },
   languages: { en: 'English', 'zh-CN': '简体中文' },
   phase: {

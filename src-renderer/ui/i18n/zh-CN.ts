@@ -12,6 +12,10 @@ export const zhCN: Strings = {
     noBridge:
       '此页面通过 Porthole 桌面应用，或 porthole 命令打印的检查器地址（含 #token=… 部分）与 Porthole 通信。请重新打开该地址。',
     dismiss: '关闭',
+    unreadableProfiles_one: '有 {{count}} 个已保存的隧道无法打开。',
+    unreadableProfiles_other: '有 {{count}} 个已保存的隧道无法打开。',
+    unreadableKept: '它们原样保留在数据文件中：原因消除后（密钥环解锁、文件修复），下次启动时会恢复。',
+    noName: '（无名称）',
   },
   languages: { en: 'English', 'zh-CN': '简体中文' },
   phase: {
