@@ -217,10 +217,11 @@ describe('PortholeService', () => {
     value(await service.commands['profiles:delete']({ id: p.id }));
   });
 
-  it('the offline demo: embedded relay and demo site, online with no network', async () => {
+  it('the offline demo: embedded relay and demo site over the WebSocket transport, online with no network', async () => {
     const p = await service.ensureDemoProfile();
     expect(p.id).toBe('local-demo');
-    expect(p.relay.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/$/);
+    expect(p.relay.kind).toBe('ws');
+    expect(p.relay.url).toMatch(/^ws:\/\/127\.0\.0\.1:\d+\/$/);
     expect(p.relay.host.endsWith('.localhost')).toBe(true);
     const up = online('local-demo');
     value(await service.commands['tunnels:start']({ id: 'local-demo' }));
@@ -230,6 +231,22 @@ describe('PortholeService', () => {
     const page = await visit(port, p.relay.host);
     expect(page.status).toBe(200);
     expect(page.body.toString()).toContain('Porthole demo');
+    // The demo page's WebSocket echo works through it, as the page's own button shows.
+    const { WebSocket } = await import('ws');
+    const ws = new WebSocket(`ws://127.0.0.1:${port}/echo-ws`, { headers: { host: p.relay.host } });
+    const echoed = new Promise<string>((resolve, reject) => {
+      ws.on('message', (d: Buffer) => {
+        if (d.toString().includes('hello demo')) resolve(d.toString());
+      });
+      ws.once('error', reject);
+    });
+    await new Promise((resolve, reject) => {
+      ws.once('open', resolve);
+      ws.once('error', reject);
+    });
+    ws.send('hello demo');
+    expect(await echoed).toContain('hello demo');
+    ws.close();
     // A second call finds the profile instead of making another.
     expect((await service.ensureDemoProfile()).relay.host).toBe(p.relay.host);
   });
