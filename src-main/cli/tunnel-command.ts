@@ -309,7 +309,11 @@ export async function runHttp(cmd: Extract<Command, { upstream: UpstreamArg }>):
     profile,
     cmd.tunnel.inspect,
     (s) => {
-      out.info(`Forwarding ${s.publicUrl} -> ${s.target}`, { event: 'online', publicUrl: s.publicUrl, target: s.target });
+      out.info(`Forwarding ${s.publicUrl} -> ${s.target}`, {
+        event: 'online',
+        publicUrl: s.publicUrl,
+        target: s.target,
+      });
       if (cmd.tunnel.transport === 'ggrok') {
         out.warn('ggrok serves one request at a time per connection: visitors wait their turn.');
       }
@@ -346,7 +350,11 @@ export async function runStart(cmd: Extract<Command, { name: 'start' }>): Promis
     profile,
     cmd.inspect,
     (s) => {
-      out.info(`Forwarding ${s.publicUrl} -> ${s.target}`, { event: 'online', publicUrl: s.publicUrl, target: s.target });
+      out.info(`Forwarding ${s.publicUrl} -> ${s.target}`, {
+        event: 'online',
+        publicUrl: s.publicUrl,
+        target: s.target,
+      });
     },
     undefined,
     persist,
@@ -387,7 +395,7 @@ function fingerprintOf(name: string, upstream: UpstreamArg | null, relayUrl: str
 
 export async function runDemo(cmd: Extract<Command, { name: 'demo' }>): Promise<number> {
   const out = new Output(cmd.tunnel.json);
-  const [{ DemoEnvironment }, { explainListenError }] = await Promise.all([
+  const [{ DemoEnvironment, demoRelayUrl }, { explainListenError }] = await Promise.all([
     import('../service/DemoEnvironment.ts'),
     import('./relay-command.ts'),
   ]);
@@ -406,7 +414,7 @@ export async function runDemo(cmd: Extract<Command, { name: 'demo' }>): Promise<
   const { siteUrl } = addresses;
   const relayOrigin = addresses.relayUrl.replace(/\/$/, '');
   // The same relay, by its WebSocket or by long-polls.
-  const relayUrl = cmd.tunnel.transport === 'ws' ? addresses.relayUrl.replace(/^http/, 'ws') : addresses.relayUrl;
+  const relayUrl = demoRelayUrl(addresses, cmd.tunnel.transport);
   const upstream: UpstreamArg = { kind: 'http', target: siteUrl, insecure: false };
   const profile = profileFor(commandProfileId(key), upstream, relayUrl, host, token, cmd.tunnel);
   const persist: Persist = {

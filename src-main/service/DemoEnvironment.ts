@@ -90,12 +90,23 @@ export function demoHost(): string {
   return generateHost('localhost');
 }
 
-/** The first-run profile: a tunnel from the embedded relay to the demo site. */
+/**
+ * The embedded relay's URL for a transport: its WebSocket (ws://) or its long-poll (http://)
+ * endpoint. It serves both; ggrok is not enabled on it.
+ */
+export function demoRelayUrl(addresses: DemoAddresses, kind: string): string {
+  return kind === 'ws' ? addresses.relayUrl.replace(/^http/, 'ws') : addresses.relayUrl;
+}
+
+/**
+ * The first-run profile: a tunnel from the embedded relay to the demo site, over the WebSocket
+ * transport so that the demo page's WebSocket echo works too.
+ */
 export function demoProfile(addresses: DemoAddresses, host: string, name: string): ProfileInput {
   return {
     id: DEMO_PROFILE_ID,
     name,
-    relay: { kind: 'fpw', url: addresses.relayUrl, host, token: randomToken() },
+    relay: { kind: 'ws', url: demoRelayUrl(addresses, 'ws'), host, token: randomToken() },
     upstream: { kind: 'http', target: addresses.siteUrl },
     autoStart: false,
   };

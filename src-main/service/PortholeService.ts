@@ -26,7 +26,7 @@ import {
   type Settings,
   type TunnelView,
 } from '../ipc/contract.ts';
-import { DemoEnvironment, demoHost, demoProfile } from './DemoEnvironment.ts';
+import { DemoEnvironment, demoHost, demoProfile, demoRelayUrl } from './DemoEnvironment.ts';
 import {
   DEMO_PROFILE_ID,
   PRESETS,
@@ -458,10 +458,12 @@ export class PortholeService extends EventEmitter<ServiceEvents> {
     const p = tunnel.profile;
     const addresses = await this.#demo!.ensure(p.relay.host);
     const target = p.upstream.kind === 'http' ? p.upstream.target : null;
-    if (p.relay.url === addresses.relayUrl && target === addresses.siteUrl) return;
+    // Each demo profile keeps its transport (one made before the demo moved to WebSocket stays FPW).
+    const relayUrl = demoRelayUrl(addresses, p.relay.kind);
+    if (p.relay.url === relayUrl && target === addresses.siteUrl) return;
     const updated = validProfile({
       ...p,
-      relay: { ...p.relay, url: addresses.relayUrl },
+      relay: { ...p.relay, url: relayUrl },
       upstream: { kind: 'http', target: addresses.siteUrl },
     });
     await this.#profiles.save(updated);

@@ -11,7 +11,13 @@ import {
   type Profile,
   type ProfileInput,
 } from '../engine/profile.ts';
-import { SAVED_SECRET, type CommandArgs, type ExportedFile, type ImportResult, type ProfilePreset } from '../ipc/contract.ts';
+import {
+  SAVED_SECRET,
+  type CommandArgs,
+  type ExportedFile,
+  type ImportResult,
+  type ProfilePreset,
+} from '../ipc/contract.ts';
 import { secretSlots, withoutSecrets } from './secrets.ts';
 
 /** A profile from the UI, after its schema: what `profiles:create` and `profiles:update` receive. */
@@ -117,7 +123,8 @@ function keepSavedSecrets(draft: ProfileDraftData, existing?: Profile): ProfileD
 export function withSecretsMarked(profile: Profile): Profile {
   const copy = structuredClone(profile);
   for (const slot of secretSlots(copy)) {
-    if (typeof slot.container[slot.key] === 'string' && slot.container[slot.key]) slot.container[slot.key] = SAVED_SECRET;
+    if (typeof slot.container[slot.key] === 'string' && slot.container[slot.key])
+      slot.container[slot.key] = SAVED_SECRET;
   }
   return copy;
 }
