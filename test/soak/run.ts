@@ -23,6 +23,15 @@ if (!(minutes > 0)) {
   process.stderr.write(`soak: --minutes must be a positive number, not ${values.minutes}\n`);
   process.exit(2);
 }
+const clients = Number(values.clients);
+if (!Number.isInteger(clients) || clients < 1 || clients > 200) {
+  process.stderr.write(`soak: --clients must be a whole number from 1 to 200, not ${values.clients}\n`);
+  process.exit(2);
+}
+if (!Number.isInteger(Number(values.seed))) {
+  process.stderr.write(`soak: --seed must be a whole number, not ${values.seed}\n`);
+  process.exit(2);
+}
 let commit = 'unknown';
 try {
   commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();
@@ -34,7 +43,7 @@ const started = Date.now();
 const r = await runSoak({
   seconds: minutes * 60,
   seed: Number(values.seed),
-  clients: Number(values.clients),
+  clients,
   log: (line) => process.stdout.write(`${((Date.now() - started) / 1000).toFixed(1).padStart(7)} s  ${line}\n`),
 });
 const mib = (kib: number) => (kib / 1024).toFixed(1);
