@@ -41,7 +41,7 @@ function cliStamp(): Plugin {
 
 export default defineConfig({
   // main: ESM (package.json has "type": "module"). A CommonJS main breaks electron-store and conf at run time
-  // (shared/TOOLCHAIN-NOTES.md). Runtime dependencies stay external and ship in the asar's node_modules.
+  // (docs/architecture.md, "Build"). Runtime dependencies stay external and ship in the asar's node_modules.
   // The `porthole` command is built here too (out/main/cli.js): bin/porthole.js runs it when it is newer
   // than the sources, which spares every relay and worker Node's TypeScript stripper (about 20 MiB of
   // RSS each, measured by npm run bench) and lets the command run from node_modules, where Node
