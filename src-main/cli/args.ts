@@ -41,6 +41,11 @@ const RELAY_HELP = `Relay options:
   --tcp-ports A-B    Let TCP tunnels (WebSocket transport) have public ports from A to B (default: none)
   --ggrok            Accept unchanged ggrok clients at /$$ggrok (no token: only hosts no token holds)
   --cert FILE --key FILE   Serve HTTPS
+  --public-port N    The port visitors use, when it is not --port (behind a load balancer)
+  --public-scheme S  http or https: the scheme visitors use, when it is not the relay's own
+  --redis URL        Be one relay of a cluster that shares hosts through Redis (redis://HOST:PORT/)
+  --node-url URL     With --redis: how the other relays reach this one (default http://BIND:PORT)
+  --cluster-secret-file FILE   With --redis: the secret the relays sign their requests to each other with
   --json             Print events and requests as NDJSON
 `;
 
@@ -216,6 +221,11 @@ const RELAY_OPTIONS = {
   ggrok: { type: 'boolean' },
   cert: { type: 'string' },
   key: { type: 'string' },
+  'public-port': { type: 'string' },
+  'public-scheme': { type: 'string' },
+  redis: { type: 'string' },
+  'node-url': { type: 'string' },
+  'cluster-secret-file': { type: 'string' },
   json: { type: 'boolean' },
 } as const satisfies ParseArgsConfig['options'];
 
@@ -266,6 +276,9 @@ export type Command =
       ggrok: boolean;
       cert: string | undefined;
       key: string | undefined;
+      publicPort: number | null;
+      publicScheme: 'http' | 'https' | null;
+      cluster: { redisUrl: string; nodeUrl: string | null; secretFile: string } | null;
       json: boolean;
     };
 
@@ -557,6 +570,21 @@ export function parseCommand(argv: string[]): Command {
       const { values } = parse(rest, RELAY_OPTIONS, 0);
       if ((values.cert === undefined) !== (values.key === undefined))
         throw new UsageError('--cert and --key go together');
+      const scheme = values['public-scheme'];
+      if (scheme !== undefined && scheme !== 'http' && scheme !== 'https')
+        throw new UsageError(`--public-scheme must be "http" or "https", not "${scheme}"`);
+      const redis = values.redis;
+      if (redis === undefined && (values['node-url'] !== undefined || values['cluster-secret-file'] !== undefined))
+        throw new UsageError('--node-url and --cluster-secret-file belong to a cluster: give --redis too');
+      if (redis !== undefined) {
+        if (!/^rediss?:\/\//i.test(redis) || !URL.canParse(redis))
+          throw new UsageError(`--redis must be a redis:// or rediss:// URL, not "${redis}"`);
+        if (values['cluster-secret-file'] === undefined)
+          throw new UsageError('--redis needs --cluster-secret-file: the relays of a cluster sign their requests to each other');
+        const nodeUrl = values['node-url'];
+        if (nodeUrl !== undefined && !(/^https?:\/\//i.test(nodeUrl) && URL.canParse(nodeUrl)))
+          throw new UsageError(`--node-url must be an http:// or https:// URL, not "${nodeUrl}"`);
+      }
       return {
         name: 'relay',
         port: int(values.port, 'port', 0, 65535, 8080),
@@ -569,6 +597,12 @@ export function parseCommand(argv: string[]): Command {
         ggrok: values.ggrok === true,
         cert: values.cert,
         key: values.key,
+        publicPort: values['public-port'] === undefined ? null : int(values['public-port'], 'public-port', 1, 65535, 0),
+        publicScheme: (scheme as 'http' | 'https' | undefined) ?? null,
+        cluster:
+          redis === undefined
+            ? null
+            : { redisUrl: redis, nodeUrl: values['node-url'] ?? null, secretFile: values['cluster-secret-file']! },
         json: values.json === true,
       };
     }

@@ -50,6 +50,16 @@ export async function runRelay(cmd: Extract<Command, { name: 'relay' }>): Promis
       throw new CliFailure(`cannot read certificate or key: ${(err as Error).message}`);
     }
   }
+  let secret = '';
+  if (cmd.cluster) {
+    try {
+      secret = readFileSync(cmd.cluster.secretFile, 'utf8').trim();
+    } catch (err) {
+      throw new CliFailure(`cannot read --cluster-secret-file ${cmd.cluster.secretFile}: ${(err as Error).message}`);
+    }
+    if (secret.length < 16)
+      throw new CliFailure(`--cluster-secret-file ${cmd.cluster.secretFile} must hold a secret of 16 characters or more`);
+  }
   let relay: RelayServer;
   try {
     relay = new RelayServer({
@@ -62,6 +72,9 @@ export async function runRelay(cmd: Extract<Command, { name: 'relay' }>): Promis
       tcpPorts: cmd.tcpPorts,
       ggrok: cmd.ggrok,
       tls,
+      publicPort: cmd.publicPort,
+      publicScheme: cmd.publicScheme,
+      cluster: cmd.cluster ? { redisUrl: cmd.cluster.redisUrl, nodeUrl: cmd.cluster.nodeUrl, secret } : null,
       log: (line) => out.info(line, { event: 'log', line }),
     });
   } catch (err) {
@@ -75,6 +88,13 @@ export async function runRelay(cmd: Extract<Command, { name: 'relay' }>): Promis
     port: relay.port,
     bind: cmd.bind,
   });
+  const node = relay.clusterNode;
+  if (node) {
+    out.info(
+      `Cluster node ${node.id} at ${node.url}, Redis ${cmd.cluster!.redisUrl} ${node.redisReachable ? 'reachable' : 'unreachable (serving local workers only until it is back)'}`,
+      { event: 'cluster', node: node.id, url: node.url, redis: node.redisReachable },
+    );
+  }
   return new Promise<number>((resolve) => {
     const stop = (): void => {
       out.warn('Stopping: answering visitors in flight...');

@@ -94,6 +94,13 @@ export class FpwEndpoint implements WorkerPool {
     }
     const entry = ctx.hosts.get(host);
     if (entry) return this.#admit(req, res, entry, token, refuse);
+    if (ctx.internal.get(req)?.replyOnly) {
+      // A reply brought here by another relay of the cluster, for a host this relay no longer holds:
+      // its visitor is gone with it.
+      req.resume();
+      req.once('end', () => this.answerIdle(res));
+      return;
+    }
     // A host this relay holds nothing of: the registry decides whether the token may have it.
     void this.#admission.claim(host, token, req.socket).then((claimed) => {
       if (res.destroyed) return;
@@ -122,7 +129,9 @@ export class FpwEndpoint implements WorkerPool {
     if (isRefusal(joined)) return refuse(joined);
     const worker = joined;
     const final = req.headers[FPW.close] !== undefined;
-    if (workerId) this.#track(entry, worker, req.socket);
+    const internal = ctx.internal.get(req);
+    // A connection from another relay of the cluster says nothing of the worker's own connections.
+    if (workerId && !internal) this.#track(entry, worker, req.socket);
     if (final) this.#leaving(entry, worker);
     const id = firstValue(req.headers[FPW.id]) ?? firstValue(req.headers[FPW.rid]);
     const status = req.headers[FPW.status];
@@ -147,9 +156,17 @@ export class FpwEndpoint implements WorkerPool {
       entry.lastSeen = ctx.opts.now();
       w.lastSeen = entry.lastSeen;
       if (res.destroyed) return;
-      if (final || w.leaving || ctx.closing()) return this.answerIdle(res);
+      if (final || w.leaving || ctx.closing() || internal?.replyOnly) return this.answerIdle(res);
       this.#hold(entry, w, req, res);
     };
+    const issuer =
+      !visitor && id !== undefined && status !== undefined && !internal ? ctx.cluster?.node.issuerOf(id) : null;
+    if (issuer) {
+      // A reply to a request another relay of the cluster issued (the worker's POSTs are spread over
+      // the relays): taken there, and this POST is held here as the worker's next poll.
+      void this.#forwardReply(entry, req, issuer, id!).then(afterBody);
+      return;
+    }
     if (!visitor) {
       // A plain poll, or a reply to a request that is already answered or unknown (after a restart,
       // or a worker that re-sends its last reply): the body is not for anyone.
@@ -162,6 +179,22 @@ export class FpwEndpoint implements WorkerPool {
     this.#deliver(entry, visitor, req, String(status), afterBody);
   }
 
+  /** Brings a reply to the relay of the cluster that issued its request; resolves once its body is read. */
+  async #forwardReply(entry: HostEntry, req: IncomingMessage, issuer: string, id: string): Promise<void> {
+    const cluster = this.#ctx.cluster!;
+    const node = await cluster.node.node(issuer).catch(() => null);
+    let error: string | null = 'that relay is not in the cluster (any more)';
+    if (node) {
+      const { ip, chain } = this.#intake.visitorIp(req);
+      error = await cluster.forwarder.reply(node.url, req, { ip, chain });
+    } else {
+      req.resume();
+      if (!req.readableEnded) await new Promise((resolve) => req.once('end', resolve).once('close', resolve));
+    }
+    if (error)
+      this.#ctx.log(`${new Date().toISOString()} reply ${id} of ${entry.host} for relay ${issuer} dropped: ${error}`);
+  }
+
   /** Hands a visitor request to a held poll: the request goes out in the poll's answer. */
   dispatch(entry: HostEntry, v: Visitor): void {
     const { opts } = this.#ctx;
@@ -170,7 +203,7 @@ export class FpwEndpoint implements WorkerPool {
     if (v.timer) clearTimeout(v.timer);
     const i = entry.queue.indexOf(v);
     if (i !== -1) entry.queue.splice(i, 1);
-    const id = newRequestId();
+    const id = this.#ctx.requestId();
     v.id = id;
     v.worker = poll.worker;
     entry.pending.set(id, v);
@@ -394,12 +427,14 @@ export class FpwEndpoint implements WorkerPool {
     socket.once('close', () => {
       worker.sockets.delete(socket);
       if (worker.sockets.size > 0) return;
-      if (worker.leaving) return this.#orphaned(entry, worker, `The tunnel of ${entry.host} stopped before it answered.`);
+      if (worker.leaving)
+        return this.#orphaned(entry, worker, `The tunnel of ${entry.host} stopped before it answered.`);
       if (timedOut) return;
       // The worker's last connection closed from its side: if it does not come back within a
       // moment, it is gone (killed, crashed), and the visitors it had taken will never be answered.
       setTimeout(() => {
-        if (worker.sockets.size === 0) this.#orphaned(entry, worker, `The worker of ${entry.host} went away before it answered.`);
+        if (worker.sockets.size === 0)
+          this.#orphaned(entry, worker, `The worker of ${entry.host} went away before it answered.`);
       }, WORKER_GONE_MS).unref();
     });
   }

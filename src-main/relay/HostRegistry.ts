@@ -4,14 +4,23 @@
  * by several relays (in a store they all reach) can implement it; a claim is one atomic
  * compare-and-set.
  */
+/** A host and the token that holds it. */
+export interface HostClaim {
+  host: string;
+  token: string;
+}
+
 export interface HostRegistry {
   /**
    * Claims `host` for `token`, unless another token holds it: `claimed` (it was free), `held` (this
    * token holds it already; its life is renewed) or `taken` (another token holds it).
    */
   claim(host: string, token: string): Promise<'claimed' | 'held' | 'taken'>;
-  /** Keeps the claims of these hosts alive (this relay holds workers of each). */
-  renew(hosts: readonly string[]): Promise<void>;
+  /**
+   * Keeps the claims of these hosts alive (this relay holds workers of each); a claim that vanished
+   * (a shared store that lost its data) is made again for its token, unless another token has it now.
+   */
+  renew(claims: readonly HostClaim[]): Promise<void>;
   /** Gives a claim up at once, if `token` holds it. */
   release(host: string, token: string): Promise<void>;
   /** Whether `host` is claimed now (by anyone). */
@@ -42,11 +51,11 @@ export class MemoryHostRegistry implements HostRegistry {
     return current && current.expires > now ? 'held' : 'claimed';
   }
 
-  async renew(hosts: readonly string[]): Promise<void> {
-    const expires = this.#now() + this.#graceMs;
-    for (const host of hosts) {
+  async renew(claims: readonly HostClaim[]): Promise<void> {
+    const now = this.#now();
+    for (const { host, token } of claims) {
       const c = this.#claims.get(host);
-      if (c) c.expires = expires;
+      if (!c || c.token === token || c.expires <= now) this.#claims.set(host, { token, expires: now + this.#graceMs });
     }
   }
 

@@ -10,12 +10,16 @@ import { Admission } from './admission.ts';
 import { page, peerAddress, rawPage, requestHost } from './answers.ts';
 import type { RelayContext, RelaySettings } from './context.ts';
 import { FpwEndpoint } from './FpwEndpoint.ts';
-import { MemoryHostRegistry, type HostRegistry } from './HostRegistry.ts';
+import { MemoryHostRegistry, type HostClaim, type HostRegistry } from './HostRegistry.ts';
 import { FailureLimiter } from './limits.ts';
-import { isLive, type HostEntry, type Visitor } from './state.ts';
+import { hasWorkerOnline, isLive, type HostEntry, type Visitor } from './state.ts';
 import { VisitorIntake, type WorkerPool } from './VisitorIntake.ts';
 import { WsEndpoint } from './WsEndpoint.ts';
 import { GgrokEndpoint } from './GgrokEndpoint.ts';
+import { Cluster } from './cluster/Cluster.ts';
+import { Forwarder } from './cluster/forward.ts';
+import { claimsInternal, verifySigned, type Forwarded } from './cluster/sign.ts';
+import { newRequestId } from './FpwEndpoint.ts';
 
 export { newRequestId } from './FpwEndpoint.ts';
 
@@ -77,8 +81,26 @@ export interface RelayOptions {
   tcpPorts?: { from: number; to: number } | null;
   /** WebSocket workers: how often they are pinged; one silent for 2.5 times this is dropped. @default 10000 */
   heartbeatMs?: number;
-  /** Who owns which host. @default claims in this relay's memory ({@link MemoryHostRegistry}) */
+  /** Who owns which host. @default claims in this relay's memory ({@link MemoryHostRegistry}), or the cluster's */
   registry?: HostRegistry;
+  /** Run as one relay of a cluster that shares claims and workers through Redis. @default alone */
+  cluster?: RelayClusterOptions | null;
+}
+
+/** `porthole relay --redis URL --node-url URL --cluster-secret-file F`. */
+export interface RelayClusterOptions {
+  /** `redis://HOST:PORT/` */
+  redisUrl: string;
+  /** How the other relays reach this one. @default `http://<bind>:<port>` (a wildcard bind needs it said) */
+  nodeUrl?: string | null;
+  /** What internal requests are signed with; the same on every relay of the cluster. */
+  secret: string;
+  /** Prefix of the keys in Redis. @default 'porthole:' */
+  prefix?: string;
+  /** How often the relay says in Redis that it is alive. @default 1000 */
+  heartbeatMs?: number;
+  /** For tests: runs between reading a claim and writing it. */
+  beforeClaimWrite?: (host: string) => Promise<void>;
 }
 
 /**
@@ -95,6 +117,7 @@ export class RelayServer {
   readonly #fpw: FpwEndpoint;
   readonly #ws: WsEndpoint;
   readonly #ggrok: GgrokEndpoint | null;
+  readonly #cluster: { node: Cluster; forwarder: Forwarder } | null = null;
   readonly #server: http.Server | https.Server;
   #sweep: NodeJS.Timeout | null = null;
   #closing = false;
@@ -127,10 +150,33 @@ export class RelayServer {
     };
     this.#opts = { tls: opts.tls, log: opts.log, publicPort: opts.publicPort, publicScheme: opts.publicScheme };
     const settings = this.#settings;
+    if (opts.cluster) {
+      if (opts.cluster.secret.length < 16) throw new Error('the cluster secret must be at least 16 characters long');
+      const bind = settings.bind;
+      if (!opts.cluster.nodeUrl && (bind === '0.0.0.0' || bind === '::'))
+        throw new Error(
+          'a relay of a cluster that listens on every address must be told how the others reach it (--node-url)',
+        );
+      const node = new Cluster({
+        redisUrl: opts.cluster.redisUrl,
+        nodeUrl: opts.cluster.nodeUrl ?? null,
+        secret: opts.cluster.secret,
+        prefix: opts.cluster.prefix,
+        claimGraceMs: settings.claimGraceMs,
+        heartbeatMs: opts.cluster.heartbeatMs,
+        log: (line) => opts.log?.(line),
+        beforeClaimWrite: opts.cluster.beforeClaimWrite,
+      });
+      this.#cluster = { node, forwarder: new Forwarder({ secret: opts.cluster.secret, node: node.nodeId }) };
+    }
+    const cluster = this.#cluster;
     this.#ctx = {
       opts: settings,
       hosts: this.#hosts,
-      registry: opts.registry ?? new MemoryHostRegistry({ graceMs: settings.claimGraceMs, now: settings.now }),
+      registry:
+        opts.registry ??
+        cluster?.node.registry ??
+        new MemoryHostRegistry({ graceMs: settings.claimGraceMs, now: settings.now }),
       failures: new FailureLimiter({
         limit: opts.failedClaimsLimit ?? 30,
         windowMs: opts.failedClaimsWindowMs ?? 60_000,
@@ -144,6 +190,12 @@ export class RelayServer {
       startedAt: () => this.#startedAt,
       log: (line) => this.#opts.log?.(line),
       publicUrl: (host) => this.publicUrl(host),
+      requestId: cluster ? () => cluster.node.nodeId + newRequestId().slice(8) : newRequestId,
+      cluster,
+      internal: new WeakMap<IncomingMessage, Forwarded>(),
+      hostAdded: () => {
+        if (cluster) setImmediate(() => void cluster.node.beat());
+      },
     };
     const admission = new Admission(this.#ctx);
     this.#fpw = new FpwEndpoint(this.#ctx, admission);
@@ -202,6 +254,7 @@ export class RelayServer {
       });
     });
     this.#server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+      if (!this.#checkInternal(req, (message) => rawPage(socket, 403, 'Forbidden', message))) return;
       if (this.#ws.isTunnel(req)) return this.#ws.upgrade(req, socket, head);
       if (this.#ggrok?.isGgrok(req)) return this.#ggrok.upgrade(req, socket, head);
       this.#visitorUpgrade(req, socket, head);
@@ -233,7 +286,19 @@ export class RelayServer {
     this.#startedAt = this.#settings.now();
     this.#sweep = setInterval(() => void this.#expire(), 1000);
     this.#sweep.unref();
+    if (this.#cluster) {
+      await this.#cluster.node.start(this.url, () => {
+        const now = this.#settings.now();
+        return [...this.#hosts.values()].filter((e) => hasWorkerOnline(e, now)).map((e) => e.host);
+      });
+    }
     return this.#port;
+  }
+
+  /** This relay as a node of its cluster; null when it runs alone. */
+  get clusterNode(): { id: string; url: string; redisReachable: boolean } | null {
+    const c = this.#cluster?.node;
+    return c ? { id: c.nodeId, url: c.nodeUrl, redisReachable: c.reachable } : null;
   }
 
   /** The port the relay listens on. */
@@ -294,6 +359,10 @@ export class RelayServer {
     this.#server.closeIdleConnections();
     setTimeout(() => this.#server.closeAllConnections(), 200).unref();
     await closed;
+    if (this.#cluster) {
+      this.#cluster.forwarder.close();
+      await this.#cluster.node.close();
+    }
   }
 
   #inFlight(): number {
@@ -316,6 +385,7 @@ export class RelayServer {
       req.resume();
       return page(res, 400, 'Bad Request', 'The request has more than one Host header.', { connection: 'close' });
     }
+    if (!this.#checkInternal(req, (message) => page(res, 403, 'Forbidden', message))) return void req.resume();
     const fpwHost = req.headers[FPW.host];
     const fpwToken = req.headers[FPW.token];
     if (fpwToken !== undefined && fpwHost === undefined) {
@@ -334,10 +404,45 @@ export class RelayServer {
     this.#intake.handle(req, res);
   }
 
-  /** `GET /healthz` on the relay's own address: alive, its domain (the CLI reads it), its load. */
+  /**
+   * A request that says it comes from another relay of the cluster: its signature is checked (and the
+   * cluster's headers taken off). False when it was refused.
+   */
+  #checkInternal(req: IncomingMessage, refuse: (message: string) => void): boolean {
+    if (!claimsInternal(req)) return true;
+    if (!this.#cluster) {
+      refuse('This relay is not part of a cluster.');
+      return false;
+    }
+    const f = verifySigned(this.#cluster.node.secret, req);
+    if ('refused' in f) {
+      this.#ctx.log(`${new Date().toISOString()} refused ${f.refused} from ${peerAddress(req.socket)}`);
+      refuse(`The relay refused ${f.refused}.`);
+      return false;
+    }
+    this.#ctx.internal.set(req, f);
+    return true;
+  }
+
+  /** `GET /healthz` on the relay's own address: alive, its domain (the CLI reads it), its load, its cluster. */
   #healthz(res: ServerResponse): void {
+    const now = this.#settings.now();
+    const c = this.#cluster?.node;
     const body = Buffer.from(
-      JSON.stringify({ ok: true, domain: this.#ctx.domain, hosts: this.#hosts.size, connections: this.#connections }),
+      JSON.stringify({
+        ok: true,
+        domain: this.#ctx.domain,
+        hosts: this.#hosts.size,
+        connections: this.#connections,
+        cluster: c
+          ? {
+              node: c.nodeId,
+              url: c.nodeUrl,
+              redis: c.reachable ? 'reachable' : 'unreachable',
+              holding: [...this.#hosts.values()].filter((e) => hasWorkerOnline(e, now)).length,
+            }
+          : null,
+      }),
     );
     res.writeHead(200, {
       'content-type': 'application/json',
@@ -351,6 +456,36 @@ export class RelayServer {
   #visitorUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     const isWebSocket = /websocket/i.test(String(req.headers.upgrade ?? ''));
     const host = normaliseHost(req.headers.host);
+    const here = this.#hosts.get(host);
+    if (this.#cluster && isWebSocket && !this.#ctx.internal.has(req) && !(here && this.#ws.hasFree(here))) {
+      // No WebSocket worker of the host here: another relay of the cluster may have one.
+      void this.#upgradeViaCluster(req, socket, head, host);
+      return;
+    }
+    this.#upgradeHere(req, socket, head, host);
+  }
+
+  async #upgradeViaCluster(req: IncomingMessage, socket: Duplex, head: Buffer, host: string): Promise<void> {
+    const cluster = this.#cluster!;
+    const nodes = await cluster.node.holders(host);
+    const { ip, chain } = this.#intake.visitorIp(req);
+    const attempt = (i: number): void => {
+      if (socket.destroyed) return;
+      if (i >= nodes.length) return this.#upgradeHere(req, socket, head, host);
+      const node = nodes[i]!;
+      cluster.forwarder.upgrade(node.url, req, socket, head, { ip, chain, replyOnly: false }, (failure) => {
+        cluster.node.markDown(node.id);
+        this.#ctx.log(
+          `${new Date().toISOString()} forwarding an upgrade of ${host} to relay ${node.id} failed: ${failure.message}`,
+        );
+        attempt(i + 1);
+      });
+    };
+    attempt(0);
+  }
+
+  #upgradeHere(req: IncomingMessage, socket: Duplex, head: Buffer, host: string): void {
+    const isWebSocket = /websocket/i.test(String(req.headers.upgrade ?? ''));
     let entry = this.#hosts.get(host);
     if (!entry && this.#ctx.defaultHost) entry = this.#hosts.get(this.#ctx.defaultHost);
     if (isWebSocket && !entry) {
@@ -406,15 +541,16 @@ export class RelayServer {
   async #expire(): Promise<void> {
     const now = this.#settings.now();
     const grace = this.#settings.claimGraceMs;
-    const live: string[] = [];
+    const live: HostClaim[] = [];
     this.#ctx.failures.sweep();
     for (const [host, e] of this.#hosts) {
       // Workers that stopped long ago are forgotten (each start of a Porthole worker is a new one).
       for (const [id, w] of e.workers) {
         if (w.sockets.size === 0 && now - w.lastSeen > grace && !isLive(e, w, now)) e.workers.delete(id);
       }
+      if (e.queue.length && this.#cluster) await this.#intake.rehome(e);
       if (e.polls.length || e.busy || e.pending.size || e.queue.length || now - e.lastSeen <= grace) {
-        live.push(host);
+        live.push({ host, token: e.token });
         continue;
       }
       this.#hosts.delete(host);

@@ -57,7 +57,6 @@ export class VisitorIntake {
       }
     }
     const { ip, chain } = this.visitorIp(req);
-    let entry = this.#ctx.hosts.get(host);
     const v: Visitor = {
       req,
       res,
@@ -72,6 +71,84 @@ export class VisitorIntake {
       bytesOut: 0,
     };
     res.on('finish', () => this.#logVisitor(v, res.statusCode));
+    const local = this.#ctx.hosts.get(host);
+    const { cluster } = this.#ctx;
+    if (cluster && !this.#ctx.internal.has(req) && !(local && this.#workers.hasFree(local))) {
+      // No worker of the host free here: another relay of the cluster may have one (if none does,
+      // the visitor waits here, as on a relay alone).
+      void this.#viaCluster(v).catch((err: Error) => {
+        if (!res.headersSent) page(res, 502, 'Bad Gateway', `The relay could not forward this request: ${err.message}`);
+      });
+      return;
+    }
+    this.#here(v);
+  }
+
+  /**
+   * Forwards a visitor to a relay of the cluster that holds a worker of its host (once: a relay never
+   * forwards a forwarded request), or answers it here when none does.
+   */
+  async #viaCluster(v: Visitor): Promise<void> {
+    const cluster = this.#ctx.cluster!;
+    const nodes = await cluster.node.holders(v.host);
+    const { req, res } = v;
+    // Only a request with no body can be tried on another relay: a body on its way cannot be taken back.
+    const bodiless = req.headers['content-length'] === undefined || req.headers['content-length'] === '0';
+    const retriable = bodiless && req.headers['transfer-encoding'] === undefined;
+    const first = nodes.length ? Math.floor(Math.random() * nodes.length) : 0;
+    const attempt = (i: number): void => {
+      if (v.done || res.destroyed) return;
+      if (i >= nodes.length) return this.#here(v);
+      const node = nodes[(first + i) % nodes.length]!;
+      v.done = true;
+      cluster.forwarder.http(
+        node.url,
+        req,
+        res,
+        { ip: v.ip, chain: v.chain, replyOnly: false },
+        (failure) => {
+          if (failure.unreached) cluster.node.markDown(node.id);
+          this.#ctx.log(
+            `${new Date().toISOString()} forwarding ${v.host} ${req.method} ${req.url} to relay ${node.id} failed: ${failure.message}`,
+          );
+          if (failure.unreached && retriable && !res.headersSent) {
+            v.done = false;
+            return attempt(i + 1);
+          }
+          if (res.headersSent) return void res.destroy();
+          req.resume();
+          page(res, 502, 'Bad Gateway', `The relay that holds the tunnel of ${v.host} went away before it answered.`);
+        },
+        (n) => (v.bytesOut += n),
+      );
+    };
+    attempt(0);
+  }
+
+  /**
+   * Visitors waiting here for a worker that has no poll or session here any more (its connections
+   * went to other relays of the cluster): sent to a relay that holds one, rather than left to time out.
+   */
+  async rehome(entry: HostEntry): Promise<void> {
+    const cluster = this.#ctx.cluster;
+    if (!cluster || this.#workers.hasFree(entry)) return;
+    const movable = entry.queue.filter((v) => !v.prefix && !this.#ctx.internal.has(v.req));
+    if (!movable.length || !(await cluster.node.holders(entry.host)).length) return;
+    for (const v of movable) {
+      const i = entry.queue.indexOf(v);
+      if (i === -1 || v.done) continue;
+      entry.queue.splice(i, 1);
+      if (v.timer) clearTimeout(v.timer);
+      v.timer = null;
+      void this.#viaCluster(v);
+    }
+  }
+
+  /** A visitor of a host this relay holds (or of none: the relay's own answer). */
+  #here(v: Visitor): void {
+    const { req, res, host } = v;
+    const { opts } = this.#ctx;
+    let entry = this.#ctx.hosts.get(host);
     if (!entry) {
       if (this.#ctx.defaultHost) entry = this.#ctx.hosts.get(this.#ctx.defaultHost);
       if (!entry) {
@@ -184,6 +261,9 @@ export class VisitorIntake {
 
   /** The visitor's IP and the X-Forwarded-For chain from it to us. */
   visitorIp(req: IncomingMessage): { ip: string; chain: string } {
+    // Forwarded by another relay of the cluster: the visitor is the one it found.
+    const internal = this.#ctx.internal.get(req);
+    if (internal) return { ip: internal.ip, chain: internal.chain };
     const peer = peerAddress(req.socket);
     if (!this.#hasTrusted || !this.#isTrusted(peer)) return { ip: peer, chain: peer };
     const raw = req.headers['x-forwarded-for'];

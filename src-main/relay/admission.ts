@@ -82,6 +82,7 @@ export class Admission {
         sessions: [],
       };
       ctx.hosts.set(host, entry);
+      ctx.hostAdded();
       ctx.log(`${new Date().toISOString()} claim ${host} by ${peerAddress(socket)}`);
     }
     return entry;

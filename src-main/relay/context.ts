@@ -1,3 +1,7 @@
+import type { IncomingMessage } from 'node:http';
+import type { Cluster } from './cluster/Cluster.ts';
+import type { Forwarder } from './cluster/forward.ts';
+import type { Forwarded } from './cluster/sign.ts';
 import type { HostRegistry } from './HostRegistry.ts';
 import type { FailureLimiter } from './limits.ts';
 import type { HostEntry } from './state.ts';
@@ -43,4 +47,12 @@ export interface RelayContext {
   log(line: string): void;
   /** The URL visitors use for a host. */
   publicUrl(host: string): string;
+  /** A new FPW request id; in a cluster it begins with this relay's node id. */
+  requestId(): string;
+  /** The cluster this relay is part of, and how it reaches the others; null: it runs alone. */
+  readonly cluster: { readonly node: Cluster; readonly forwarder: Forwarder } | null;
+  /** Requests from another relay of the cluster (signature checked), with what they say of their visitor. */
+  readonly internal: WeakMap<IncomingMessage, Forwarded>;
+  /** A host got its first worker here: the cluster hears of it now, not at the next heartbeat. */
+  hostAdded(): void;
 }

@@ -10,7 +10,7 @@ export interface Redis {
   stop(): Promise<void>;
 }
 
-async function freePort(): Promise<number> {
+export async function freePort(): Promise<number> {
   const s = net.createServer();
   await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve));
   const port = (s.address() as net.AddressInfo).port;
@@ -18,8 +18,9 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-export async function startRedis(): Promise<Redis> {
-  const port = await freePort();
+/** Starts one; given a port (to start it again where it was), on that port. Nothing is kept on disk. */
+export async function startRedis(opts: { port?: number } = {}): Promise<Redis> {
+  const port = opts.port ?? (await freePort());
   const dir = mkdtempSync(join(tmpdir(), 'porthole-redis-'));
   const proc: ChildProcess = spawn(
     'redis-server',
@@ -51,6 +52,7 @@ export async function startRedis(): Promise<Redis> {
     port,
     stop: () =>
       new Promise<void>((resolve) => {
+        if (proc.exitCode !== null || proc.signalCode !== null) return resolve();
         proc.once('exit', () => {
           rmSync(dir, { recursive: true, force: true });
           resolve();
