@@ -2,11 +2,16 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { BlockList, isIPv4, isIPv6 } from 'node:net';
 import { parseCidr, unmapIpv4 } from '../protocol/address.ts';
 import { formatBytes, headBytes, page, peerAddress, requestHost } from './answers.ts';
+import { CLUSTER_HEADER } from './cluster/sign.ts';
 import type { RelayContext } from './context.ts';
 import { hasWorkerOnline, isLive, release, type HostEntry, type Visitor } from './state.ts';
 
 /** Bodies without a length are read up to this before a worker gets them. */
 const UNSIZED_BUFFER_BYTES = 8 * 1024 * 1024;
+/** In a cluster, a visitor queued this long where its host's worker no longer polls goes to another relay. */
+const REHOME_AFTER_MS = 1000;
+/** In a cluster, bodies up to this are read before forwarding, so that another relay can be tried. */
+const RETRY_BODY_BYTES = 256 * 1024;
 /** Bodies without a length held at once by the whole relay, at most. */
 const UNSIZED_TOTAL_BYTES = 64 * 1024 * 1024;
 
@@ -91,14 +96,25 @@ export class VisitorIntake {
   async #viaCluster(v: Visitor): Promise<void> {
     const cluster = this.#ctx.cluster!;
     const nodes = await cluster.node.holders(v.host);
+    if (!nodes.length) return this.#here(v);
     const { req, res } = v;
-    // Only a request with no body can be tried on another relay: a body on its way cannot be taken back.
-    const bodiless = req.headers['content-length'] === undefined || req.headers['content-length'] === '0';
-    const retriable = bodiless && req.headers['transfer-encoding'] === undefined;
-    const first = nodes.length ? Math.floor(Math.random() * nodes.length) : 0;
+    // A small body is read first, so that the request can go to another relay if the first has no
+    // worker after all (or cannot be reached); a large one streams, and cannot.
+    const length = req.headers['content-length'];
+    const chunked = req.headers['transfer-encoding'] !== undefined;
+    if (!v.prefix && !chunked && length !== undefined && length !== '0' && Number(length) <= RETRY_BODY_BYTES) {
+      const read = await this.#readSmall(req);
+      if (!read) return;
+      v.prefix = { chunks: read, size: Number(length), complete: true };
+    }
+    const retriable = v.prefix?.complete === true || (!chunked && (length === undefined || length === '0'));
+    const first = Math.floor(Math.random() * nodes.length);
     const attempt = (i: number): void => {
-      if (v.done || res.destroyed) return;
-      if (i >= nodes.length) return this.#here(v);
+      if (res.destroyed) return;
+      if (i >= nodes.length) {
+        v.done = false;
+        return this.#here(v);
+      }
       const node = nodes[(first + i) % nodes.length]!;
       v.done = true;
       cluster.forwarder.http(
@@ -106,23 +122,52 @@ export class VisitorIntake {
         req,
         res,
         { ip: v.ip, chain: v.chain, replyOnly: false },
+        v.prefix?.complete ? v.prefix.chunks : null,
         (failure) => {
           if (failure.unreached) cluster.node.markDown(node.id);
-          this.#ctx.log(
-            `${new Date().toISOString()} forwarding ${v.host} ${req.method} ${req.url} to relay ${node.id} failed: ${failure.message}`,
-          );
-          if (failure.unreached && retriable && !res.headersSent) {
-            v.done = false;
-            return attempt(i + 1);
-          }
+          if (!failure.requeue)
+            this.#ctx.log(
+              `${new Date().toISOString()} forwarding ${v.host} ${req.method} ${req.url} to relay ${node.id} failed: ${failure.message}`,
+            );
+          if ((failure.unreached || failure.requeue) && retriable && !res.headersSent) return attempt(i + 1);
           if (res.headersSent) return void res.destroy();
           req.resume();
-          page(res, 502, 'Bad Gateway', `The relay that holds the tunnel of ${v.host} went away before it answered.`);
+          page(
+            res,
+            failure.requeue ? 503 : 502,
+            failure.requeue ? 'Service Unavailable' : 'Bad Gateway',
+            failure.requeue
+              ? `No worker of ${v.host} was free: try again.`
+              : `The relay that holds the tunnel of ${v.host} went away before it answered.`,
+            failure.requeue ? { 'retry-after': '1' } : {},
+          );
         },
         (n) => (v.bytesOut += n),
       );
     };
     attempt(0);
+  }
+
+  /** Reads a small body whole (its length announced), or answers the visitor why not and gives null. */
+  #readSmall(req: IncomingMessage): Promise<Buffer[] | null> {
+    return new Promise((resolve) => {
+      const chunks: Buffer[] = [];
+      const timer = setTimeout(() => done(null), this.#ctx.opts.queueTimeoutMs);
+      const onData = (chunk: Buffer): void => void chunks.push(chunk);
+      const done = (result: Buffer[] | null): void => {
+        clearTimeout(timer);
+        req.off('data', onData);
+        req.off('end', onEnd);
+        req.off('close', onClose);
+        if (!result && !req.complete) req.destroy();
+        resolve(result);
+      };
+      const onEnd = (): void => done(chunks);
+      const onClose = (): void => done(req.complete ? chunks : null);
+      req.on('data', onData);
+      req.once('end', onEnd);
+      req.once('close', onClose);
+    });
   }
 
   /**
@@ -131,8 +176,20 @@ export class VisitorIntake {
    */
   async rehome(entry: HostEntry): Promise<void> {
     const cluster = this.#ctx.cluster;
-    if (!cluster || this.#workers.hasFree(entry)) return;
-    const movable = entry.queue.filter((v) => !v.prefix && !this.#ctx.internal.has(v.req));
+    const now = this.#ctx.opts.now();
+    // Gone from here means: no poll or session free, and no worker POST for a while (a busy worker
+    // posts again within milliseconds of each answer).
+    if (!cluster || this.#workers.hasFree(entry) || now - entry.lastSeen < REHOME_AFTER_MS) return;
+    const waited = entry.queue.filter((v) => now - v.started >= REHOME_AFTER_MS && !v.rehomed);
+    // Forwarded here: the relay that sent them tries another (a relay never forwards them again).
+    for (const v of waited.filter((v) => this.#ctx.internal.has(v.req))) {
+      if (!release(entry, v)) continue;
+      v.req.resume();
+      page(v.res, 503, 'Service Unavailable', `No worker of ${entry.host} is here any more.`, {
+        [CLUSTER_HEADER.requeue]: '1',
+      });
+    }
+    const movable = waited.filter((v) => !this.#ctx.internal.has(v.req) && !(v.prefix && !v.prefix.complete));
     if (!movable.length || !(await cluster.node.holders(entry.host)).length) return;
     for (const v of movable) {
       const i = entry.queue.indexOf(v);
@@ -140,6 +197,8 @@ export class VisitorIntake {
       entry.queue.splice(i, 1);
       if (v.timer) clearTimeout(v.timer);
       v.timer = null;
+      // Once: a visitor does not go round the cluster while every worker is busy.
+      v.rehomed = true;
       void this.#viaCluster(v);
     }
   }
@@ -151,6 +210,13 @@ export class VisitorIntake {
     let entry = this.#ctx.hosts.get(host);
     if (!entry) {
       if (this.#ctx.defaultHost) entry = this.#ctx.hosts.get(this.#ctx.defaultHost);
+      if (!entry && this.#ctx.internal.has(req)) {
+        // Forwarded here by another relay, which may know a relay with a worker.
+        req.resume();
+        return page(res, 503, 'Service Unavailable', `No tunnel serves ${host || 'this address'} on this relay.`, {
+          [CLUSTER_HEADER.requeue]: '1',
+        });
+      }
       if (!entry) {
         if (this.#ctx.defaultHost) {
           return page(res, 503, 'Service Unavailable', `No worker is online for ${this.#ctx.defaultHost}.`, {
@@ -221,6 +287,13 @@ export class VisitorIntake {
     const now = opts.now();
     if (!hasWorkerOnline(entry, now)) {
       const stopping = [...entry.workers.values()].some((w) => w.leaving && isLive(entry, w, now));
+      if (this.#ctx.internal.has(v.req)) {
+        // Forwarded here by another relay, which may know a relay with a worker.
+        v.req.resume();
+        return page(res, 503, 'Service Unavailable', `No worker of ${entry.host} is here.`, {
+          [CLUSTER_HEADER.requeue]: '1',
+        });
+      }
       return page(
         res,
         503,

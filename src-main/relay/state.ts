@@ -17,6 +17,8 @@ export interface Visitor {
   /** Released: answered, failed or gone; nothing more is done for it. */
   done: boolean;
   bytesOut: number;
+  /** Sent on to another relay of the cluster after waiting here (once at most). */
+  rehomed?: boolean;
   /** The start (or all) of a body of unknown length, read before dispatch. */
   prefix?: { chunks: Buffer[]; size: number; complete: boolean };
 }

@@ -331,12 +331,13 @@ describe('three relays behind HAProxy', { timeout: 60_000 }, () => {
         env(),
       );
       await worker.waitFor(/^Forwarding (\S+) -> /);
-      // The relay about to be killed holds some of its polls.
-      await waitFor(
-        'the first relay to hold the worker',
-        async () => (await healthz(c.relays[0]!.port)).cluster.holding === 1 || null,
-      );
-      const survivors = [c.relays[1]!.port, c.relays[2]!.port, c.haproxy.port];
+      // The relay to be killed is one that holds some of its polls.
+      const victim = await waitFor('a relay to hold the worker', async () => {
+        const all = await Promise.all(c.relays.map((r) => healthz(r.port)));
+        const k = all.findIndex((h) => h.cluster.holding === 1);
+        return k === -1 ? null : c.relays[k]!;
+      });
+      const survivors = [...c.relays.filter((r) => r !== victim).map((r) => r.port), c.haproxy.port];
       const ports = [...c.relays.map((r) => r.port), c.haproxy.port];
       const tally = { ok: 0, wrong: 0, failed: 0 };
       let stop = false;
@@ -348,9 +349,9 @@ describe('three relays behind HAProxy', { timeout: 60_000 }, () => {
         }
       });
       await new Promise((r) => setTimeout(r, 1500));
-      c.relays[0]!.p.proc.kill('SIGKILL');
+      victim.p.proc.kill('SIGKILL');
       const killedAt = Date.now();
-      ports.shift();
+      ports.splice(ports.indexOf(victim.port), 1);
       // Within 10 s, every survivor answers again.
       await waitFor(
         'the survivors to serve the worker',

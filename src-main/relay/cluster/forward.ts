@@ -1,7 +1,7 @@
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import https from 'node:https';
 import type { Duplex } from 'node:stream';
-import { signedHeaders, type Forwarded } from './sign.ts';
+import { CLUSTER_HEADER, signedHeaders, type Forwarded } from './sign.ts';
 
 /** Hop-by-hop headers: they describe one connection, not the message, and are not passed on. */
 const HOP = new Set([
@@ -19,6 +19,8 @@ const HOP = new Set([
 export interface ForwardFailure {
   /** The other relay was never reached: the request may go to another one (no byte of it was sent). */
   unreached: boolean;
+  /** The other relay has no worker of the host (any more) and did not touch the request. */
+  requeue?: boolean;
   message: string;
 }
 
@@ -81,6 +83,7 @@ export class Forwarder {
     req: IncomingMessage,
     res: ServerResponse,
     f: Omit<Forwarded, 'node'>,
+    body: readonly Buffer[] | null,
     onFail: (failure: ForwardFailure) => void,
     onBytes: (n: number) => void = () => undefined,
   ): void {
@@ -99,6 +102,11 @@ export class Forwarder {
     });
     out.on('error', (err) => fail(err.message));
     out.on('response', (pres) => {
+      if (pres.statusCode === 503 && pres.headers[CLUSTER_HEADER.requeue] !== undefined) {
+        pres.resume();
+        failed = true;
+        return onFail({ unreached: false, requeue: true, message: 'no worker of the host there any more' });
+      }
       const headers: string[] = [];
       for (let i = 0; i + 1 < pres.rawHeaders.length; i += 2) {
         if (!HOP.has(pres.rawHeaders[i]!.toLowerCase())) headers.push(pres.rawHeaders[i]!, pres.rawHeaders[i + 1]!);
@@ -121,8 +129,14 @@ export class Forwarder {
       });
     });
     res.once('close', () => {
-      if (!res.writableFinished) out.destroy();
+      if (!res.writableFinished && !failed) out.destroy();
     });
+    if (body) {
+      // Read before forwarding (small): it can be sent again to another relay.
+      for (const chunk of body) out.write(chunk);
+      out.end();
+      return;
+    }
     req.pipe(out);
     req.once('close', () => {
       if (!req.complete) out.destroy();

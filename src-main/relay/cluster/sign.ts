@@ -13,6 +13,11 @@ export const CLUSTER_HEADER = {
   chain: 'porthole-cluster-chain',
   /** A worker's FPW reply brought to the relay that issued its request: take the reply, hold no poll. */
   replyOnly: 'porthole-cluster-reply-only',
+  /**
+   * On an answer: no worker of the host is here (any more) and the request was not touched; the
+   * relay that forwarded it may try another.
+   */
+  requeue: 'porthole-cluster-requeue',
   /** HMAC-SHA256 of the above, the method, Host and target, keyed by the cluster secret. */
   sig: 'porthole-cluster-sig',
 } as const;
