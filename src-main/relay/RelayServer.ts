@@ -19,6 +19,7 @@ import { GgrokEndpoint } from './GgrokEndpoint.ts';
 import { Cluster } from './cluster/Cluster.ts';
 import { Forwarder } from './cluster/forward.ts';
 import { claimsInternal, verifySigned, type Forwarded } from './cluster/sign.ts';
+import { TCP_UPGRADE, tcpPortOf } from './cluster/tcp.ts';
 import { newRequestId } from './FpwEndpoint.ts';
 
 export { newRequestId } from './FpwEndpoint.ts';
@@ -166,6 +167,8 @@ export class RelayServer {
         heartbeatMs: opts.cluster.heartbeatMs,
         log: (line) => opts.log?.(line),
         beforeClaimWrite: opts.cluster.beforeClaimWrite,
+        tcpPorts: settings.tcpPorts,
+        bind,
       });
       this.#cluster = { node, forwarder: new Forwarder({ secret: opts.cluster.secret, node: node.nodeId }) };
     }
@@ -255,6 +258,14 @@ export class RelayServer {
     });
     this.#server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
       if (!this.#checkInternal(req, (message) => rawPage(socket, 403, 'Forbidden', message))) return;
+      const tcpPort = this.#ctx.internal.has(req) ? tcpPortOf(req) : null;
+      if (tcpPort !== null) {
+        // A visitor of one of this relay's TCP ports, who reached another relay of the cluster.
+        if (!this.#ws.hasTcpPort(tcpPort)) return rawPage(socket, 404, 'Not Found', `No worker holds TCP port ${tcpPort} here.`);
+        socket.write(`HTTP/1.1 101 Switching Protocols\r\nconnection: Upgrade\r\nupgrade: ${TCP_UPGRADE}\r\n\r\n`);
+        if (head.length) socket.unshift(head);
+        return this.#ws.acceptTcp(tcpPort, socket as Socket, this.#ctx.internal.get(req)!.ip);
+      }
       if (this.#ws.isTunnel(req)) return this.#ws.upgrade(req, socket, head);
       if (this.#ggrok?.isGgrok(req)) return this.#ggrok.upgrade(req, socket, head);
       this.#visitorUpgrade(req, socket, head);

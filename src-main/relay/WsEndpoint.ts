@@ -31,6 +31,8 @@ interface TcpPort {
   port: number;
   session: Session | null;
   close(): void;
+  /** Takes a visitor's connection (`ip`: its address, when it came through another relay of the cluster). */
+  accept(visitor: Socket, ip?: string): void;
 }
 
 /** One worker's WebSocket, with HTTP/2 over it, the relay as the client. */
@@ -416,10 +418,26 @@ export class WsEndpoint implements WorkerPool {
     }
     const candidates =
       wanted !== null ? [wanted] : Array.from({ length: range.to - range.from + 1 }, (_, i) => range.from + i);
+    const cluster = this.#ctx.cluster;
     for (const port of candidates) {
       if (this.#tcpPorts.has(port)) continue;
+      if (cluster) {
+        // One owner in the whole cluster: the port is taken in Redis before it is listened on.
+        let reserved: boolean;
+        try {
+          reserved = await cluster.node.tcp.reserve(port, entry.host);
+        } catch (err) {
+          throw {
+            status: 503,
+            title: 'Service Unavailable',
+            message: `The relay cannot give out TCP ports now: ${(err as Error).message}`,
+          } satisfies Refusal;
+        }
+        if (!reserved) continue;
+      }
       const listening = await this.#listenTcp(port, entry);
       if (listening) return listening;
+      if (cluster) await cluster.node.tcp.release(port);
     }
     throw {
       status: 409,
@@ -431,15 +449,23 @@ export class WsEndpoint implements WorkerPool {
     } satisfies Refusal;
   }
 
+  /** Whether a worker holds this public TCP port here. */
+  hasTcpPort(port: number): boolean {
+    return this.#tcpPorts.has(port);
+  }
+
+  /** A visitor's connection to one of this relay's TCP ports that arrived through another relay of the cluster. */
+  acceptTcp(port: number, socket: Socket, ip: string): void {
+    const tcp = this.#tcpPorts.get(port);
+    if (!tcp) return void socket.destroy();
+    tcp.accept(socket, ip);
+  }
+
   /** Listens on a TCP port for a host's worker; null when the port cannot be had. */
   #listenTcp(port: number, entry: HostEntry): Promise<TcpPort | null> {
     return new Promise((resolve) => {
       const sockets = new Set<Socket>();
-      const server = net.createServer({ allowHalfOpen: true, noDelay: true }, (visitor) => {
-        sockets.add(visitor);
-        visitor.once('close', () => sockets.delete(visitor));
-        this.#tcpConnection(tcp, entry, visitor);
-      });
+      const server = net.createServer({ allowHalfOpen: true, noDelay: true }, (visitor) => tcp.accept(visitor));
       const tcp: TcpPort = {
         port,
         session: null,
@@ -447,6 +473,12 @@ export class WsEndpoint implements WorkerPool {
           if (this.#tcpPorts.get(port) === tcp) this.#tcpPorts.delete(port);
           server.close();
           for (const s of sockets) s.destroy();
+          void this.#ctx.cluster?.node.tcp.release(port);
+        },
+        accept: (visitor, ip) => {
+          sockets.add(visitor);
+          visitor.once('close', () => sockets.delete(visitor));
+          this.#tcpConnection(tcp, entry, visitor, ip);
         },
       };
       server.once('error', () => resolve(null));
@@ -459,10 +491,10 @@ export class WsEndpoint implements WorkerPool {
   }
 
   /** One visitor TCP connection: a stream to the worker, bytes both ways with back-pressure, half-close passed on. */
-  #tcpConnection(tcp: TcpPort, entry: HostEntry, visitor: Socket): void {
+  #tcpConnection(tcp: TcpPort, entry: HostEntry, visitor: Socket, forwardedIp?: string): void {
     visitor.on('error', () => undefined);
     const session = tcp.session;
-    const ip = peerAddress(visitor);
+    const ip = forwardedIp ?? peerAddress(visitor);
     const started = this.#ctx.opts.now();
     if (!session || session.leaving) {
       visitor.destroy();

@@ -2,6 +2,7 @@
 // configuration), three `porthole relay` processes, and `porthole http` workers connected through
 // HAProxy, so that their polls spread over the relays.
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis as RedisClient } from 'ioredis';
@@ -435,6 +436,84 @@ describe('three relays behind HAProxy', { timeout: 60_000 }, () => {
       }
     } finally {
       await c.haproxy.stop();
+    }
+  });
+
+  it('TCP ports: one owner in the cluster, and every relay takes connections to every port', async () => {
+    // Three relays on three loopback addresses, as on three machines: each listens on every port.
+    const port = await freePort();
+    const range = `${32000 + (port % 500) * 4}-${32000 + (port % 500) * 4 + 3}`;
+    const addresses = ['127.0.0.1', '127.0.0.2', '127.0.0.3'];
+    const relays = await Promise.all(
+      addresses.map(async (bind) => {
+        const p = spawnCli(
+          [
+            'relay',
+            '--bind',
+            bind,
+            '--port',
+            String(port),
+            '--tcp-ports',
+            range,
+            '--redis',
+            redisUrl(),
+            '--node-url',
+            `http://${bind}:${port}`,
+            '--cluster-secret-file',
+            secretFile,
+            '--trust-proxy',
+            '127.0.0.0/8',
+          ],
+          env(),
+        );
+        await p.waitFor(/^Cluster node [0-9a-f]{8} .* reachable$/);
+        return { p, bind };
+      }),
+    );
+    const echo = net.createServer((s) => s.pipe(s));
+    await new Promise<void>((resolve) => echo.listen(0, '127.0.0.1', resolve));
+    const local = (echo.address() as net.AddressInfo).port;
+    try {
+      // Two workers on two relays ask for any port: they get two different ones.
+      const workers = [0, 1].map((k) =>
+        spawnCli(
+          [
+            'tcp',
+            String(local),
+            '--relay',
+            `ws://${addresses[k]}:${port}/`,
+            '--host',
+            `tcp${k}.test`,
+            '--token',
+            `tok-tcp${k}`,
+          ],
+          env(),
+        ),
+      );
+      const granted = await Promise.all(
+        workers.map(async (w) => Number((await w.waitFor(/^Forwarding tcp:\/\/\S+:(\d+) -> /))[1])),
+      );
+      expect(new Set(granted).size).toBe(2);
+      // Every relay passes a connection to either port to the relay that holds its worker, byte for byte.
+      const payload = bytes(300_000, 11);
+      for (const publicPort of granted) {
+        for (const bind of addresses) {
+          const got = await waitFor(`an echo through ${bind}:${publicPort}`, async () => {
+            const socket = net.connect(publicPort, bind);
+            socket.on('error', () => undefined);
+            const chunks: Buffer[] = [];
+            socket.on('data', (c: Buffer) => chunks.push(c));
+            await new Promise((resolve, reject) => socket.once('connect', resolve).once('error', reject));
+            socket.end(payload);
+            await new Promise((resolve) => socket.once('close', resolve));
+            return sha256(Buffer.concat(chunks)) === sha256(payload) || null;
+          });
+          expect(got).toBe(true);
+        }
+      }
+    } finally {
+      echo.close();
+      for (const r of relays) r.p.proc.kill('SIGTERM');
     }
   });
 });

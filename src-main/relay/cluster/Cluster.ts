@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { clusterKeys, type ClusterKeys } from './keys.ts';
 import { RedisHostRegistry } from './RedisHostRegistry.ts';
+import { ClusterTcpPorts } from './tcp.ts';
 
 export interface ClusterOptions {
   /** `redis://HOST:PORT/` (or `rediss://`, with a password or a database number). */
@@ -19,6 +20,10 @@ export interface ClusterOptions {
   log?: (line: string) => void;
   /** For tests: runs between reading a claim and writing it. */
   beforeClaimWrite?: (host: string) => Promise<void>;
+  /** The relay's public TCP ports (`--tcp-ports`), shared by the cluster; null: none. */
+  tcpPorts?: { from: number; to: number } | null;
+  /** The address the relay listens on (the TCP ports too). */
+  bind?: string;
 }
 
 /** Another relay of the cluster. */
@@ -45,6 +50,8 @@ export class Cluster {
   readonly secret: string;
   readonly registry: RedisHostRegistry;
   readonly keys: ClusterKeys;
+  /** Public TCP ports, one owner in the cluster each, listened on by every relay. */
+  readonly tcp: ClusterTcpPorts;
   readonly #opts: ClusterOptions;
   readonly #redis: Redis;
   readonly #claims: Redis;
@@ -84,6 +91,17 @@ export class Cluster {
     this.#claims = connect('claims');
     this.#redis.on('ready', () => this.#setReachable(true, ''));
     this.#redis.on('close', () => this.#setReachable(false, 'connection closed'));
+    this.tcp = new ClusterTcpPorts({
+      redis: this.#redis,
+      keys: this.keys,
+      node: this.nodeId,
+      secret: opts.secret,
+      graceMs: opts.claimGraceMs,
+      bind: opts.bind ?? '127.0.0.1',
+      range: opts.tcpPorts ?? null,
+      nodeUrl: async (id) => (await this.node(id))?.url ?? null,
+      log: (line) => opts.log?.(line),
+    });
     this.registry = new RedisHostRegistry({
       redis: this.#redis,
       claims: this.#claims,
@@ -134,6 +152,7 @@ export class Cluster {
       const failed = results?.find(([err]) => err);
       if (failed) throw failed[0]!;
       this.#registered = held;
+      await this.tcp.sync();
     } catch {
       // Said when the connection drops; the next beat tries again.
     } finally {
@@ -193,6 +212,7 @@ export class Cluster {
     if (this.#closed) return;
     this.#closed = true;
     if (this.#timer) clearInterval(this.#timer);
+    if (this.#reachable) await this.tcp.close();
     if (this.#reachable) {
       const p = this.#redis.pipeline();
       p.del(this.keys.node(this.nodeId));
