@@ -99,7 +99,7 @@ export class WsEndpoint implements WorkerPool {
       return rawPage(socket, 429, 'Too Many Requests', `Too many failed claims from ${ip}: try again in ${wait} s.`);
     const refuse = (r: Refusal): void => {
       if (r.status === 403) this.#ctx.failures.failed(ip);
-      rawPage(socket, r.status, r.title, r.message);
+      rawPage(socket, r.status, r.title, r.message, r.status === 503 ? { 'retry-after': '5' } : {});
     };
     const rawHost = firstValue(req.headers[FPW.host]);
     const token = firstValue(req.headers[FPW.token]);

@@ -10,6 +10,7 @@ import { request } from 'undici';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket, { WebSocketServer } from 'ws';
 import { FPW } from '../../src-main/protocol/fpw-codec.ts';
+import { WS_TUNNEL_PATH } from '../../src-main/protocol/ws-tunnel.ts';
 import { RelayServer } from '../../src-main/relay/RelayServer.ts';
 import { signedHeaders } from '../../src-main/relay/cluster/sign.ts';
 import { killAll, spawnCli, type CliProcess } from '../helpers/cli.ts';
@@ -413,6 +414,20 @@ describe('three relays behind HAProxy', { timeout: 60_000 }, () => {
       expect(claim.statusCode).toBe(503);
       expect(claim.headers['retry-after']).toBeDefined();
       expect(await claim.body.text()).toContain('cannot check claims');
+      // The same over the WebSocket transport: its upgrade is refused 503 with Retry-After.
+      const refused = await new Promise<{ status: number; retryAfter: unknown }>((resolve, reject) => {
+        const ws = new WebSocket(`ws://127.0.0.1:${c.relays[1]!.port}${WS_TUNNEL_PATH}`, {
+          headers: { [FPW.host]: 'new-ws.test', [FPW.token]: 'tok-new' },
+        });
+        ws.once('unexpected-response', (_req, res) => {
+          resolve({ status: res.statusCode ?? 0, retryAfter: res.headers['retry-after'] });
+          res.resume();
+          ws.terminate();
+        });
+        ws.once('open', () => reject(new Error('the claim was taken without Redis')));
+        ws.once('error', () => undefined);
+      });
+      expect(refused).toEqual({ status: 503, retryAfter: '5' });
 
       redis = await startRedis({ port: redis.port });
       const back = Date.now();
