@@ -261,7 +261,8 @@ export class RelayServer {
       const tcpPort = this.#ctx.internal.has(req) ? tcpPortOf(req) : null;
       if (tcpPort !== null) {
         // A visitor of one of this relay's TCP ports, who reached another relay of the cluster.
-        if (!this.#ws.hasTcpPort(tcpPort)) return rawPage(socket, 404, 'Not Found', `No worker holds TCP port ${tcpPort} here.`);
+        if (!this.#ws.hasTcpPort(tcpPort))
+          return rawPage(socket, 404, 'Not Found', `No worker holds TCP port ${tcpPort} here.`);
         socket.write(`HTTP/1.1 101 Switching Protocols\r\nconnection: Upgrade\r\nupgrade: ${TCP_UPGRADE}\r\n\r\n`);
         if (head.length) socket.unshift(head);
         return this.#ws.acceptTcp(tcpPort, socket as Socket, this.#ctx.internal.get(req)!.ip);

@@ -179,6 +179,72 @@ describe('claims are cluster-wide and atomic', () => {
   });
 });
 
+describe('claims live while any relay holds a worker', () => {
+  it('a relay whose worker left does not release a claim another relay still holds; the last one does', async () => {
+    const lines: string[] = [];
+    const make = () =>
+      new RelayServer({
+        port: 0,
+        holdMs: 20,
+        // Over the relays' one-second renewal, so that only a release can end the claim early.
+        claimGraceMs: 1500,
+        startupGraceMs: 0,
+        log: (line) => lines.push(line),
+        cluster: { redisUrl: redisUrl(), secret: SECRET },
+      });
+    const a = make();
+    const b = make();
+    await a.listen();
+    await b.listen();
+    const direct = new RedisClient(redisUrl());
+    // Every write to the claim, as Redis sees it: a release that deletes it shows as "del".
+    const events: string[] = [];
+    const watcher = new RedisClient(redisUrl());
+    await direct.config('SET', 'notify-keyspace-events', 'Kgx$');
+    await watcher.subscribe('__keyspace@0__:porthole:claim:shared.test');
+    watcher.on('message', (_channel: string, event: string) => events.push(event));
+    const poll = async (relay: RelayServer): Promise<number> => {
+      const res = await request(`${relay.url}/`, {
+        method: 'POST',
+        headers: { [FPW.host]: 'shared.test', [FPW.token]: 'tok-shared', [FPW.worker]: 'w1', 'content-length': '0' },
+      });
+      await res.body.dump();
+      return res.statusCode;
+    };
+    try {
+      // The worker polls A once, then only B.
+      expect(await poll(a)).toBe(200);
+      let polling = true;
+      const onB = (async () => {
+        while (polling) expect(await poll(b)).toBe(200);
+      })();
+      await waitFor('A to let the host go', async () => lines.some((l) => l.includes(' release shared.test')) || null);
+      // B holds it: the claim was never deleted, not even for the moment until B renews it.
+      await new Promise((r) => setTimeout(r, 300));
+      expect(events).not.toContain('del');
+      expect(await direct.get('porthole:claim:shared.test')).toBe('tok-shared');
+      const stolen = await request(`${a.url}/`, {
+        method: 'POST',
+        headers: { [FPW.host]: 'shared.test', [FPW.token]: 'tok-thief', 'content-length': '0' },
+      });
+      await stolen.body.dump();
+      expect(stolen.statusCode).toBe(403);
+      polling = false;
+      await onB;
+      // The last relay that held it lets it go after the grace period.
+      await waitFor(
+        'the claim to lapse',
+        async () => (await direct.get('porthole:claim:shared.test')) === null || null,
+        15_000,
+      );
+    } finally {
+      direct.disconnect();
+      watcher.disconnect();
+      await Promise.all([a.close(100), b.close(100)]);
+    }
+  }, 30_000);
+});
+
 describe('three relays behind HAProxy', { timeout: 60_000 }, () => {
   it('serves a worker whose polls spread over the relays to visitors of every relay, byte-exact', async () => {
     const c = await startCluster();

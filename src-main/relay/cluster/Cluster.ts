@@ -58,6 +58,8 @@ export class Cluster {
   readonly #heartbeatMs: number;
   readonly #started = Date.now();
   #reachable = false;
+  /** Redis was reachable once and then lost: its return is worth a line in the log. */
+  #lost = false;
   #timer: NodeJS.Timeout | null = null;
   #heldHosts: () => string[] = () => [];
   /** Hosts this relay said in Redis that it holds. */
@@ -106,6 +108,7 @@ export class Cluster {
       redis: this.#redis,
       claims: this.#claims,
       keys: this.keys,
+      node: this.nodeId,
       graceMs: opts.claimGraceMs,
       beforeWrite: opts.beforeClaimWrite,
     });
@@ -117,8 +120,10 @@ export class Cluster {
     if (!this.#nodeUrl) this.#nodeUrl = ownUrl;
     const connecting = Promise.all([this.#redis.connect(), this.#claims.connect()]).catch(() => undefined);
     await Promise.race([connecting, new Promise((r) => setTimeout(r, 2000).unref())]);
-    if (!this.#reachable)
+    if (!this.#reachable) {
+      this.#lost = true;
       this.#log(`Redis is unreachable (${this.#opts.redisUrl}): serving local workers only until it is back`);
+    }
     await this.beat();
     this.#timer = setInterval(() => void this.beat(), this.#heartbeatMs);
     this.#timer.unref();
@@ -227,9 +232,13 @@ export class Cluster {
     if (this.#closed || up === this.#reachable) return;
     this.#reachable = up;
     if (up) {
-      this.#log(`Redis is reachable: node ${this.nodeId} (${this.nodeUrl}) is in the cluster`);
+      if (this.#lost)
+        this.#log(`Redis is reachable again: node ${this.nodeId} (${this.nodeUrl}) is back in the cluster`);
       void this.beat();
-    } else this.#log(`Redis is unreachable (${why}): serving local workers only until it is back`);
+    } else {
+      this.#lost = true;
+      this.#log(`Redis is unreachable (${why}): serving local workers only until it is back`);
+    }
   }
 
   #log(line: string): void {

@@ -12,10 +12,16 @@ for i, key in ipairs(KEYS) do
 end
 return 0`;
 
-/** Deletes a claim only if this token holds it (another may have taken it after it expired). */
+/**
+ * Deletes a claim only if this token holds it (another may have taken it after it expired) and no
+ * other live relay holds a worker of the host (its claim must not lapse under it, even for a moment).
+ */
 const RELEASE = `
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0`;
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+for _, id in ipairs(redis.call('SMEMBERS', KEYS[2])) do
+  if id ~= ARGV[2] and redis.call('EXISTS', ARGV[3] .. id) == 1 then return 0 end
+end
+return redis.call('DEL', KEYS[1])`;
 
 /** Renewals per round trip: one script call with thousands of keys would hold Redis up. */
 const RENEW_BATCH = 500;
@@ -29,6 +35,8 @@ export interface RedisHostRegistryOptions {
    */
   claims: Redis;
   keys: ClusterKeys;
+  /** This relay's node id. */
+  node: string;
   /** How long a claim outlives its last renewal. */
   graceMs: number;
   /** For tests: runs between reading a claim and writing it, to widen the window a race needs. */
@@ -99,7 +107,8 @@ export class RedisHostRegistry implements HostRegistry {
   }
 
   async release(host: string, token: string): Promise<void> {
-    await this.#opts.redis.eval(RELEASE, 1, this.#opts.keys.claim(host), token);
+    const { redis, keys, node } = this.#opts;
+    await redis.eval(RELEASE, 2, keys.claim(host), keys.holders(host), token, node, keys.node(''));
   }
 
   async claimed(host: string): Promise<boolean> {

@@ -114,7 +114,9 @@ export class ClusterTcpPorts {
 
   #listen(port: number, owner: string): Promise<void> {
     return new Promise((resolve) => {
-      const server = net.createServer({ allowHalfOpen: true, noDelay: true }, (visitor) => this.#pass(port, owner, visitor));
+      const server = net.createServer({ allowHalfOpen: true, noDelay: true }, (visitor) =>
+        this.#pass(port, owner, visitor),
+      );
       server.once('error', (err) => {
         this.#log(`${new Date().toISOString()} cannot listen on tcp port ${port} for relay ${owner}: ${err.message}`);
         this.#relayed.delete(port);
@@ -146,7 +148,13 @@ export class ClusterTcpPorts {
             host: TCP_HOST,
             connection: 'Upgrade',
             upgrade: TCP_UPGRADE,
-            ...signedHeaders(this.#secret, { node: this.#node, ip, chain: ip, replyOnly: false }, 'GET', TCP_HOST, path),
+            ...signedHeaders(
+              this.#secret,
+              { node: this.#node, ip, chain: ip, replyOnly: false },
+              'GET',
+              TCP_HOST,
+              path,
+            ),
           },
         });
         out.on('error', () => visitor.destroy());
