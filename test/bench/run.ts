@@ -11,6 +11,7 @@ import { isIP } from 'node:net';
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { request } from 'undici';
+import { benchCluster } from './cluster.ts';
 
 const { values } = parseArgs({
   options: {
@@ -27,7 +28,7 @@ const { values } = parseArgs({
 });
 if (values.help) {
   process.stdout.write(
-    `Usage: npm run bench -- [--duration SEC] [--connections N] [--workers N] [--tool wrk|autocannon] [--only small|big|p99|tcp] [--transports fpw,ws]\n`,
+    `Usage: npm run bench -- [--duration SEC] [--connections N] [--workers N] [--tool wrk|autocannon] [--only small|big|p99|tcp|cluster] [--transports fpw,ws]\n`,
   );
   process.exit(0);
 }
@@ -267,6 +268,23 @@ async function main(): Promise<void> {
     const tunnelled = await bulkMiBps(bindTo, Number(tcp.match[1]));
     tcpLine = `TCP tunnel, 256 MiB bulk download: ${f(tunnelled)} MiB/s through the tunnel, ${f(direct)} MiB/s direct: ${f((tunnelled / direct) * 100)} % of direct\n`;
   }
+  // Three relays on Redis: the cost of forwarding a visitor to the relay that holds the worker.
+  let clusterLine = '';
+  if (!values.only || values.only.split(',').includes('cluster')) {
+    clusterLine =
+      tool === 'wrk'
+        ? await benchCluster({
+            bin: BIN,
+            bindTo,
+            upstream: `http://${bindTo}:${upPort}`,
+            duration,
+            connections,
+            workers,
+            start,
+            parseWrk,
+          })
+        : 'cluster: left out (it needs wrk)\n';
+  }
   const relayMem = usage(relay.proc.pid!);
   const workerMem = tunnels.map((t) => ({ transport: t.transport, ...usage(t.proc.pid!) }));
 
@@ -311,6 +329,7 @@ async function main(): Promise<void> {
       .join(', ')}\n`,
   );
   if (tcpLine) process.stdout.write(`\n${tcpLine}`);
+  if (clusterLine) process.stdout.write(`\n${clusterLine}`);
   if (complaints.size) process.stdout.write(`\nwarnings and errors on stderr:\n${[...complaints].join('\n')}\n`);
   if (existsSync('/proc/cpuinfo')) {
     const model = /model name\s*:\s*(.*)/.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1];
