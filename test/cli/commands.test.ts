@@ -72,9 +72,83 @@ describe('what `http` takes as its target', () => {
   });
 });
 
+describe('`relay` cluster and public-address options', () => {
+  it('refuses what cannot make a cluster, saying why, with exit code 2', async () => {
+    const cases: Array<[string[], RegExp]> = [
+      [['--redis', 'redis://127.0.0.1:6379/'], /--redis needs --cluster-secret-file/],
+      [['--node-url', 'http://10.0.0.1:8080'], /give --redis too/],
+      [
+        ['--redis', 'http://127.0.0.1:6379/', '--cluster-secret-file', 'f'],
+        /--redis must be a redis:\/\/ or rediss:\/\/ URL/,
+      ],
+      [
+        ['--redis', 'redis://h/', '--cluster-secret-file', 'f', '--node-url', 'h:1'],
+        /--node-url must be an http:\/\/ or https:\/\/ URL/,
+      ],
+      [['--public-scheme', 'ftp'], /--public-scheme must be "http" or "https"/],
+      [['--public-port', '0'], /--public-port must be a whole number from 1 to 65535/],
+    ];
+    for (const [args, message] of cases) {
+      const r = await run(['relay', '--port', '0', ...args]);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toMatch(message);
+    }
+  });
+
+  it('refuses a cluster secret file that is missing or too short, and a wildcard bind without --node-url', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'porthole-secret-'));
+    try {
+      const short = join(dir, 'short');
+      await writeFile(short, 'tiny\n');
+      const missing = await run([
+        'relay',
+        '--port',
+        '0',
+        '--redis',
+        'redis://127.0.0.1:1/',
+        '--cluster-secret-file',
+        join(dir, 'none'),
+      ]);
+      expect(missing.code).toBe(1);
+      expect(missing.stderr).toContain('cannot read --cluster-secret-file');
+      const tiny = await run([
+        'relay',
+        '--port',
+        '0',
+        '--redis',
+        'redis://127.0.0.1:1/',
+        '--cluster-secret-file',
+        short,
+      ]);
+      expect(tiny.code).toBe(1);
+      expect(tiny.stderr).toContain('16 characters or more');
+      const long = join(dir, 'long');
+      await writeFile(long, 'a-secret-long-enough-for-a-cluster\n');
+      const wildcard = await run([
+        'relay',
+        '--port',
+        '0',
+        '--bind',
+        '0.0.0.0',
+        '--redis',
+        'redis://127.0.0.1:1/',
+        '--cluster-secret-file',
+        long,
+      ]);
+      expect(wildcard.code).toBe(2);
+      expect(wildcard.stderr).toContain('--node-url');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('output while the relay is unreachable', () => {
   it('prints no blank line on stdout for each reconnect attempt', async () => {
-    const p = spawnCli(['http', String(upstream.port), '--relay', 'http://127.0.0.1:9/', '--host', 'x.localhost'], env());
+    const p = spawnCli(
+      ['http', String(upstream.port), '--relay', 'http://127.0.0.1:9/', '--host', 'x.localhost'],
+      env(),
+    );
     for (let i = 0; i < 200 && p.stderr.filter((l) => l.startsWith('Relay unreachable')).length < 2; i++) {
       await new Promise((r) => setTimeout(r, 50));
     }
@@ -85,7 +159,7 @@ describe('output while the relay is unreachable', () => {
 });
 
 describe('saved profiles on the command line', () => {
-  it('imports the app\'s export file, lists the profiles with their URLs, starts one by name, and exports them again', async () => {
+  it("imports the app's export file, lists the profiles with their URLs, starts one by name, and exports them again", async () => {
     const relay = spawnCli(['relay', '--port', '0'], env());
     const [, relayUrl, relayPort] = await relay.waitFor(/^Listening on (http:\/\/127\.0\.0\.1:(\d+))$/);
     // The file the desktop app writes (its export, secrets included): the same code makes it.
@@ -105,7 +179,12 @@ describe('saved profiles on the command line', () => {
 
     const listed = await run(['list']);
     expect(listed.code).toBe(0);
-    expect(listed.stdout).toMatch(new RegExp(`^shop +http://shop\\.localhost:${relayPort}/ +-> ${upstream.url.replaceAll('.', '\\.')} +stopped$`, 'm'));
+    expect(listed.stdout).toMatch(
+      new RegExp(
+        `^shop +http://shop\\.localhost:${relayPort}/ +-> ${upstream.url.replaceAll('.', '\\.')} +stopped$`,
+        'm',
+      ),
+    );
 
     const started = spawnCli(['start', 'shop'], env());
     await started.waitFor(new RegExp(`^Forwarding http://shop\\.localhost:${relayPort}/ -> `));
