@@ -78,6 +78,20 @@ function lazyGet(port: number, host: string, path: string) {
   };
 }
 
+describe('an idle WebSocket worker', () => {
+  it('keeps its host past the claim grace period: the relay does not let go of a host whose worker is connected', async () => {
+    const relay = await relayWith({ claimGraceMs: 300 });
+    const up = await server(echoHandler());
+    const tunnel = await wsTunnel(relay, `http://127.0.0.1:${up.port}`);
+    // Idle for several sweeps (once a second) past the grace period.
+    await new Promise((r) => setTimeout(r, 2500));
+    expect(relay.hosts().map((h) => h.host)).toContain(tunnel.profile.relay.host);
+    const res = await visit(relay.port, tunnel.profile.relay.host, { path: '/still-here' });
+    expect(res.status).toBe(200);
+    expect(JSON.parse(res.body.toString()).url).toBe('/still-here');
+  });
+});
+
 describe('the WebSocket transport', () => {
   it('runs 100 streams over one connection: a reader that stalls on 16 MiB holds up none of the other 99', async () => {
     const relay = await relayWith();
