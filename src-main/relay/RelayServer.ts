@@ -561,7 +561,15 @@ export class RelayServer {
         if (w.sockets.size === 0 && now - w.lastSeen > grace && !isLive(e, w, now)) e.workers.delete(id);
       }
       if (e.queue.length && this.#cluster) await this.#intake.rehome(e);
-      if (e.polls.length || e.busy || e.pending.size || e.queue.length || now - e.lastSeen <= grace) {
+      // A WebSocket worker's open session is a worker online, however long it has been idle.
+      if (
+        e.polls.length ||
+        e.sessions.length ||
+        e.busy ||
+        e.pending.size ||
+        e.queue.length ||
+        now - e.lastSeen <= grace
+      ) {
         live.push({ host, token: e.token });
         continue;
       }
