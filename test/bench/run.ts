@@ -3,7 +3,8 @@
 // Starts an upstream, Porthole's relay and a Porthole tunnel as separate processes on 127.0.0.1,
 // drives load with wrk (or autocannon when wrk is not installed), and prints one table with ratios to
 // the direct run, CPU microseconds per request of the relay and the worker, their peak RSS, and new
-// TCP connections per request. Never part of `npm test`; nothing here asserts a time.
+// TCP connections per request. The mix row (mix.ts) asks whether one slow reader holds up 99 other
+// streams. Never part of `npm test`; nothing here asserts a time.
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
 import { existsSync, readFileSync } from 'node:fs';
@@ -11,6 +12,7 @@ import { isIP } from 'node:net';
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { request } from 'undici';
+import { mix, type SlowReader } from './mix.ts';
 
 const { values } = parseArgs({
   options: {
@@ -27,10 +29,18 @@ const { values } = parseArgs({
 });
 if (values.help) {
   process.stdout.write(
-    `Usage: npm run bench -- [--duration SEC] [--connections N] [--workers N] [--tool wrk|autocannon] [--only small|big|p99|tcp] [--transports fpw,ws]\n`,
+    `Usage: npm run bench -- [--duration SEC] [--connections N] [--workers N] [--tool wrk|autocannon] [--only small,big,p99,mix,tcp] [--transports fpw,ws]\n`,
   );
   process.exit(0);
 }
+const SCENARIOS = ['small', 'big', 'p99', 'mix', 'tcp'];
+const only = values.only?.split(',');
+const unknown = only?.filter((k) => !SCENARIOS.includes(k)) ?? [];
+if (unknown.length) {
+  process.stderr.write(`bench: unknown --only ${unknown.join(',')}: choose from ${SCENARIOS.join(',')}\n`);
+  process.exit(2);
+}
+const wanted = (key: string): boolean => !only || only.includes(key);
 const duration = Number(values.duration);
 const connections = Number(values.connections);
 const workers = Number(values.workers);
@@ -110,6 +120,8 @@ interface Load {
   p50ms: number;
   p99ms: number;
   errors: number;
+  /** The mix run's slow reader. */
+  slow?: SlowReader;
 }
 
 function parseWrk(text: string): Load {
@@ -166,10 +178,23 @@ async function drive(url: string, host: string, conns: number): Promise<Load> {
 }
 
 type Transport = 'fpw' | 'ws';
+type Path = 'direct' | Transport;
+
+/** A tunnel under test: where visitors connect, the Host they send, and the two processes. */
+interface Target {
+  path: Exclude<Path, 'direct'>;
+  origin: string;
+  host: string;
+  relay: ChildProcess;
+  worker: ChildProcess;
+  /** Where the relay counts the connections it accepted. */
+  healthz?: string;
+}
 
 interface Row {
   name: string;
-  path: 'direct' | Transport;
+  key: string;
+  path: Path;
   load: Load;
   direct?: Load;
   relayCpuUsPerReq?: number;
@@ -219,46 +244,78 @@ async function main(): Promise<void> {
     );
     tunnels.push({ transport, host, proc: worker.proc });
   }
+  const targets: Target[] = tunnels.map((t) => ({
+    path: t.transport,
+    origin: relayUrl,
+    host: t.host,
+    relay: relay.proc,
+    worker: t.proc,
+    healthz: `${relayUrl}/healthz`,
+  }));
   process.stdout.write(
     `bench: ${tool}${tool === 'autocannon' ? ' (wrk is not installed)' : ''}, ${duration} s per run, ${workers} workers, node ${process.version}\n`,
   );
 
-  const scenarios: Array<{ name: string; path: string; conns: number; key: string }> = [
-    { name: 'small body, 50 conns', path: '/small', conns: connections, key: 'small' },
-    { name: '1 MiB body, 50 conns', path: '/big', conns: connections, key: 'big' },
-    { name: 'small body, 1 conn', path: '/small', conns: 1, key: 'p99' },
-  ].filter((s) => !values.only || values.only.split(',').includes(s.key));
+  const all: Array<{
+    name: string;
+    key: string;
+    /** Connections the load opens, to tell them from the ones a tunnel opens. */
+    conns: number;
+    run: (origin: string, host: string) => Promise<Load>;
+  }> = [
+    {
+      name: `small body, ${connections} conns`,
+      key: 'small',
+      conns: connections,
+      run: (origin, host) => drive(`${origin}/small`, host, connections),
+    },
+    {
+      name: `1 MiB body, ${connections} conns`,
+      key: 'big',
+      conns: connections,
+      run: (origin, host) => drive(`${origin}/big`, host, connections),
+    },
+    { name: 'small body, 1 conn', key: 'p99', conns: 1, run: (origin, host) => drive(`${origin}/small`, host, 1) },
+    {
+      name: '100-stream mix, 1 slow reader',
+      key: 'mix',
+      conns: 100,
+      run: async (origin, host) => ({ ...(await mix(origin, host, duration)), mibps: NaN }),
+    },
+  ];
+  const scenarios = all.filter((s) => wanted(s.key));
 
   const rows: Row[] = [];
   for (const s of scenarios) {
-    const direct = await drive(`http://${bindTo}:${upPort}${s.path}`, `${bindTo}:${upPort}`, s.conns);
-    rows.push({ name: s.name, path: 'direct', load: direct });
-    for (const t of tunnels) {
-      const r0 = usage(relay.proc.pid!);
-      const w0 = usage(t.proc.pid!);
-      const relayConns0 = (await json(`${relayUrl}/healthz`)).connections!;
+    const direct = await s.run(`http://${bindTo}:${upPort}`, `${bindTo}:${upPort}`);
+    rows.push({ name: s.name, key: s.key, path: 'direct', load: direct });
+    for (const t of targets) {
+      const r0 = usage(t.relay.pid!);
+      const w0 = usage(t.worker.pid!);
+      const relayConns0 = t.healthz ? (await json(t.healthz)).connections! : NaN;
       const upConns0 = (await json(`http://${bindTo}:${upPort}/stats`)).connections!;
-      const load = await drive(`${relayUrl}${s.path}`, t.host, s.conns);
-      const r1 = usage(relay.proc.pid!);
-      const w1 = usage(t.proc.pid!);
+      const load = await s.run(t.origin, t.host);
+      const r1 = usage(t.relay.pid!);
+      const w1 = usage(t.worker.pid!);
       // -1 each: the stats requests themselves.
-      const relayConns = (await json(`${relayUrl}/healthz`)).connections! - relayConns0 - 1 - s.conns;
+      const relayConns = t.healthz ? (await json(t.healthz)).connections! - relayConns0 - 1 - s.conns : NaN;
       const upConns = (await json(`http://${bindTo}:${upPort}/stats`)).connections! - upConns0 - 1;
       rows.push({
         name: s.name,
-        path: t.transport,
+        key: s.key,
+        path: t.path,
         load,
         direct,
         relayCpuUsPerReq: (r1.cpuUs - r0.cpuUs) / load.requests,
         workerCpuUsPerReq: (w1.cpuUs - w0.cpuUs) / load.requests,
-        newConnsPerReq: (Math.max(0, relayConns) + Math.max(0, upConns)) / load.requests,
+        newConnsPerReq: t.healthz ? (Math.max(0, relayConns) + Math.max(0, upConns)) / load.requests : undefined,
       });
     }
   }
   const f = (n: number | undefined, d = 1): string => (n === undefined || Number.isNaN(n) ? '-' : n.toFixed(d));
   // TCP tunnel: one bulk download of 256 MiB, straight and through the tunnel.
   let tcpLine = '';
-  if (transports.includes('ws') && (!values.only || values.only.split(',').includes('tcp'))) {
+  if (transports.includes('ws') && wanted('tcp')) {
     const tcp = await start(
       [BIN, 'tcp', `${bindTo}:${tcpPort}`, '--relay', `${relayUrl.replace(/^http/, 'ws')}/`],
       /^Forwarding tcp:\/\/\S+:(\d+) /m,
@@ -284,8 +341,10 @@ async function main(): Promise<void> {
     'errors',
   ];
   const lines = rows.map((r) => {
-    const big = r.name.startsWith('1 MiB');
+    const big = r.key === 'big';
     const ratio = r.direct ? (big ? r.load.mibps / r.direct.mibps : r.load.rps / r.direct.rps) * 100 : undefined;
+    // The mix compares the fast streams' p99 too: what a slow reader costs the others shows there first.
+    const p99 = r.key === 'mix' && r.direct ? `, p99 ×${f(r.load.p99ms / r.direct.p99ms)}` : '';
     return [
       r.name,
       r.path,
@@ -293,7 +352,7 @@ async function main(): Promise<void> {
       f(r.load.mibps),
       f(r.load.p50ms, 2),
       f(r.load.p99ms, 2),
-      ratio === undefined ? '' : `${f(ratio)} %${big ? ' (MiB/s)' : ''}`,
+      ratio === undefined ? '' : `${f(ratio)} %${big ? ' (MiB/s)' : ''}${p99}`,
       f(r.relayCpuUsPerReq, 0),
       f(r.workerCpuUsPerReq, 0),
       r.newConnsPerReq === undefined ? '' : f(r.newConnsPerReq, 4),
@@ -310,6 +369,25 @@ async function main(): Promise<void> {
       .map((w) => `${w.transport} worker ${f(w.rssMiB)} MiB (${f(w.peakMiB)})`)
       .join(', ')}\n`,
   );
+  const slowRows = rows.filter((r) => r.load.slow);
+  if (slowRows.length) {
+    process.stdout.write(
+      `\nThe mix's slow reader (64 MiB taken 4 KiB every 20 ms, about 200 KiB/s if nothing holds it up), at the end of the fast streams' run:\n`,
+    );
+    for (const r of slowRows) {
+      const slow = r.load.slow!;
+      const state =
+        (!slow.ok
+          ? 'no 200 answer'
+          : slow.idleAtEndMs < 1000
+            ? 'still progressing'
+            : `STALLED: nothing read in the last ${f(slow.idleAtEndMs / 1000)} s`) +
+        (slow.error ? ` (${slow.error})` : '');
+      process.stdout.write(
+        `  ${r.path.padEnd(11)} ${f(slow.bytes / 1024 / 1024, 2)} MiB read, longest wait ${f(slow.longestWaitMs / 1000, 2)} s: ${state}\n`,
+      );
+    }
+  }
   if (tcpLine) process.stdout.write(`\n${tcpLine}`);
   if (complaints.size) process.stdout.write(`\nwarnings and errors on stderr:\n${[...complaints].join('\n')}\n`);
   if (existsSync('/proc/cpuinfo')) {
