@@ -16,8 +16,9 @@ export interface MixResult {
   rps: number;
   p50ms: number;
   p99ms: number;
-  /** Fast requests that failed or were not 200. */
+  /** Fast requests that failed or were not 200, and what the first of them was. */
   errors: number;
+  firstError?: string;
   slow: SlowReader;
 }
 
@@ -47,6 +48,7 @@ export async function mix(origin: string, host: string, seconds: number): Promis
   await slow.started;
   const latencies: number[] = [];
   let errors = 0;
+  let firstError: string | undefined;
   const clients = Array.from(
     { length: FAST_STREAMS },
     () => new Client(origin, { pipelining: 1, headersTimeout: 10_000, bodyTimeout: 10_000, connectTimeout: 10_000 }),
@@ -61,9 +63,13 @@ export async function mix(origin: string, host: string, seconds: number): Promis
           const res = await client.request({ method: 'GET', path: '/small', headers: { host } });
           await res.body.arrayBuffer();
           if (res.statusCode === 200) latencies.push(performance.now() - t0);
-          else errors++;
-        } catch {
+          else {
+            errors++;
+            firstError ??= `status ${res.statusCode}`;
+          }
+        } catch (err) {
           errors++;
+          firstError ??= (err as Error).message;
           // A refused or reset connection fails at once: do not spin on it.
           await new Promise((resolve) => setTimeout(resolve, 50));
         }
@@ -81,6 +87,7 @@ export async function mix(origin: string, host: string, seconds: number): Promis
     p50ms: at(0.5),
     p99ms: at(0.99),
     errors,
+    firstError,
     slow: reader,
   };
 }

@@ -149,8 +149,9 @@ interface Load {
   p50ms: number;
   p99ms: number;
   errors: number;
-  /** The mix run's slow reader. */
+  /** The mix run's slow reader, and the first of its fast streams' errors. */
   slow?: SlowReader;
+  firstError?: string;
 }
 
 function parseWrk(text: string): Load {
@@ -393,8 +394,9 @@ async function main(): Promise<void> {
       f(r.load.p50ms, 2),
       f(r.load.p99ms, 2),
       ratio === undefined ? '' : `${f(ratio)} %${big ? ' (MiB/s)' : ''}${p99}`,
-      f(r.relayCpuUsPerReq, 0),
-      f(r.workerCpuUsPerReq, 0),
+      // Nothing answered, nothing to divide by.
+      r.load.requests ? f(r.relayCpuUsPerReq, 0) : '-',
+      r.load.requests ? f(r.workerCpuUsPerReq, 0) : '-',
       r.newConnsPerReq === undefined ? '' : f(r.newConnsPerReq, 4),
       String(r.load.errors),
     ];
@@ -428,8 +430,9 @@ async function main(): Promise<void> {
             ? 'still progressing'
             : `STALLED: nothing read in the last ${f(slow.idleAtEndMs / 1000)} s`) +
         (slow.error ? ` (${slow.error})` : '');
+      const failed = r.load.errors ? `; ${r.load.errors} fast requests failed, the first: ${r.load.firstError}` : '';
       process.stdout.write(
-        `  ${r.path.padEnd(11)} ${f(slow.bytes / 1024 / 1024, 2)} MiB read, longest wait ${f(slow.longestWaitMs / 1000, 2)} s: ${state}\n`,
+        `  ${r.path.padEnd(11)} ${f(slow.bytes / 1024 / 1024, 2)} MiB read, longest wait ${f(slow.longestWaitMs / 1000, 2)} s: ${state}${failed}\n`,
       );
     }
   }
