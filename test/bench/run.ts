@@ -398,7 +398,8 @@ async function main(): Promise<void> {
       r.load.requests ? f(r.relayCpuUsPerReq, 0) : '-',
       r.load.requests ? f(r.workerCpuUsPerReq, 0) : '-',
       r.newConnsPerReq === undefined ? '' : f(r.newConnsPerReq, 4),
-      String(r.load.errors),
+      // wrk reported no error for a connection that waited the whole run for its first answer.
+      r.load.requests || r.load.errors ? String(r.load.errors) : 'none answered',
     ];
   });
   const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)));
