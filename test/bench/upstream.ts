@@ -1,5 +1,6 @@
-// The benchmark's upstream, as its own process: a 6-byte body at /small, 1 MiB at /big, and the
-// number of TCP connections it accepted at /stats (to count new connections per request).
+// The benchmark's upstream, as its own process: a 6-byte body at /small, 1 MiB at /big, 64 MiB at
+// /huge (for the slow reader of the mix run), and the number of TCP connections it accepted at
+// /stats (to count new connections per request).
 import http from 'node:http';
 import net, { type AddressInfo } from 'node:net';
 
@@ -10,6 +11,22 @@ const server = http.createServer({ keepAliveTimeout: 60_000, noDelay: true }, (r
   if (req.url === '/stats') {
     res.writeHead(200, { 'content-type': 'application/json' });
     res.end(Buffer.from(JSON.stringify({ connections })));
+    return;
+  }
+  if (req.url === '/huge') {
+    // Written 1 MiB at a time as the reader takes it, so a slow reader holds the stream open for the
+    // whole run instead of being buffered here whole.
+    let left = 64;
+    res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': left * big.length });
+    const pump = (): void => {
+      while (left > 0) {
+        left -= 1;
+        if (!res.write(big)) return void res.once('drain', pump);
+      }
+      res.end();
+    };
+    res.on('close', () => (left = 0));
+    pump();
     return;
   }
   const body = req.url === '/big' ? big : small;
