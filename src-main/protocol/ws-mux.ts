@@ -39,13 +39,13 @@ const GRANT_BYTES = WINDOW_BYTES / 4;
 export const MAX_HEAD_BYTES = 256 * 1024;
 
 /** A stream's head: fields of the transport's own, and the HTTP headers as fpw-header JSON. */
-export interface Head {
-  meta: Record<string, string | number | undefined>;
+export interface Head<Meta extends object = Record<string, unknown>> {
+  meta: Meta;
   /** fpw-header JSON, as `encodeHeaderJson` makes it; '' for none. */
   headers: string;
 }
 
-function encodeHead(head: Head): Buffer {
+function encodeHead(head: Head<object>): Buffer {
   return Buffer.from(`${JSON.stringify(head.meta)}\n${head.headers}`, 'utf8');
 }
 
@@ -127,8 +127,9 @@ export class Mux extends EventEmitter<MuxEvents> {
   }
 
   /** Opens a stream with its head; `end` sends no body. */
-  open(head: Head, opts: { end?: boolean } = {}): MuxStream {
+  open(head: Head<object>, opts: { end?: boolean } = {}): MuxStream {
     if (this.#closed) throw new Error('the tunnel connection is closed');
+    if (this.#nextId > 0xffff_fffe) throw new Error('the tunnel connection has used up its stream ids');
     const id = this.#nextId;
     this.#nextId += 2;
     const stream = new MuxStream(this, id);
@@ -310,7 +311,7 @@ export class MuxStream extends Duplex {
   }
 
   /** Answers the stream's head (the side that did not open it); `end` sends no body. */
-  respond(head: Head, opts: { end?: boolean } = {}): void {
+  respond(head: Head<object>, opts: { end?: boolean } = {}): void {
     if (this.destroyed) return;
     this.#mux.frame(FRAME.reply, opts.end ? FIN : 0, this.id, [encodeHead(head)]);
     if (opts.end) {
@@ -330,6 +331,12 @@ export class MuxStream extends Duplex {
 
   sentFin(): void {
     this.#finSent = true;
+    this.#settle();
+  }
+
+  /** Both sides finished: the multiplexer forgets the stream, though its reader may not have read it all yet. */
+  #settle(): void {
+    if (this.#finSent && this.#finReceived) this.#mux.forget(this.id);
   }
 
   /** Bytes from the peer; false when they go past the credit it was given. */
@@ -349,11 +356,17 @@ export class MuxStream extends Duplex {
     if (fin) this.remoteEnded();
   }
 
+  /** The peer ended its side (it sends no more bytes). */
+  get finReceived(): boolean {
+    return this.#finReceived;
+  }
+
   /** The peer ended its side. */
   remoteEnded(): void {
     if (this.#finReceived || this.#reset) return;
     this.#finReceived = true;
     this.push(null);
+    this.#settle();
   }
 
   credit(bytes: number): void {
@@ -415,8 +428,8 @@ export class MuxStream extends Duplex {
   override _final(cb: (err?: Error | null) => void): void {
     if (this.#reset) return cb();
     if (!this.#finSent) {
-      this.#finSent = true;
       this.#mux.frame(FRAME.data, FIN, this.id, []);
+      this.sentFin();
     }
     cb();
   }
