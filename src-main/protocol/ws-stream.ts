@@ -39,6 +39,7 @@ export function messageWriter(socket: Socket, opts: { masked: boolean }): Messag
   const pool: Buffer[] = [];
   let masks = Buffer.alloc(0);
   let maskAt = 0;
+  let drainWaiters: Array<() => void> = [];
 
   const headerSize = (length: number): number => (length < 126 ? 2 : length < 65_536 ? 4 : 10) + (opts.masked ? 4 : 0);
   const headerOf = (length: number): Buffer => {
@@ -102,8 +103,16 @@ export function messageWriter(socket: Socket, opts: { masked: boolean }): Messag
       return flushed;
     },
     drained(callback) {
-      if (!socket.writableNeedDrain) callback();
-      else socket.once('drain', callback);
+      if (!socket.writableNeedDrain) return callback();
+      // One listener for all who wait, however many messages went out while the socket was full.
+      if (!drainWaiters.length) {
+        socket.once('drain', () => {
+          const waiters = drainWaiters;
+          drainWaiters = [];
+          for (const w of waiters) w();
+        });
+      }
+      drainWaiters.push(callback);
     },
   };
 }
