@@ -84,8 +84,13 @@ export interface MuxOptions {
 export interface MuxEvents {
   stream: [stream: MuxStream, head: Head];
   goaway: [];
+  /** The peer broke the protocol: the connection is being closed (1002). */
+  failed: [why: string];
   close: [];
 }
+
+/** What an HTTP/2 client sends first: the relay of tunnel protocol 1 (HTTP/2 over the WebSocket). */
+const HTTP2_PREFACE = Buffer.from('PRI * HTTP/2.0\r\n');
 
 /** One tunnel WebSocket's streams. */
 export class Mux extends EventEmitter<MuxEvents> {
@@ -206,12 +211,16 @@ export class Mux extends EventEmitter<MuxEvents> {
 
   #fail(why: string): void {
     if (this.#closed) return;
+    this.emit('failed', why);
     this.#ws.close(1002, why.slice(0, 100));
     this.#ws.terminate();
     this.destroy();
   }
 
   #receive(data: Buffer): void {
+    if (data.subarray(0, HTTP2_PREFACE.length).equals(HTTP2_PREFACE)) {
+      return this.#fail('the peer speaks HTTP/2 over the WebSocket (tunnel protocol 1)');
+    }
     let at = 0;
     while (at < data.length) {
       if (data.length - at < HEADER_BYTES) return this.#fail('a frame cut short');

@@ -109,7 +109,7 @@ export class WsEndpoint implements WorkerPool {
       return refuse({
         status: 400,
         title: 'Bad Request',
-        message: `This relay speaks the tunnel protocol ${TUNNEL_PROTOCOL}, which this worker does not offer: update Porthole on the worker's side.`,
+        message: `This relay speaks the tunnel protocol ${TUNNEL_PROTOCOL}, which this worker does not offer: update Porthole where the worker runs.`,
       });
     }
     if (this.#ctx.closing()) {

@@ -13,7 +13,7 @@ afterEach(() => {
 });
 
 /** A relay end (opens streams) and a worker end (masks, serves), joined by one WebSocket. */
-async function pair(): Promise<{ relay: Mux; worker: Mux; workerWs: WebSocket }> {
+async function pair(): Promise<{ relay: Mux; worker: Mux; workerWs: WebSocket; relayWs: WebSocket }> {
   const wss = new WebSocketServer({ host: '127.0.0.1', port: 0, perMessageDeflate: false });
   await once(wss, 'listening');
   const accepted = new Promise<[WebSocket, Socket]>((resolve) =>
@@ -31,6 +31,7 @@ async function pair(): Promise<{ relay: Mux; worker: Mux; workerWs: WebSocket }>
     relay: new Mux(serverWs, serverSocket, { masked: false, client: true }),
     worker: new Mux(ws, await upgraded, { masked: true, client: false }),
     workerWs: ws,
+    relayWs: serverWs,
   };
 }
 
@@ -89,6 +90,18 @@ describe('the tunnel multiplexer', () => {
     await once(b, 'close');
     expect(b.rstCode).not.toBe(RESET.none);
     expect(relay.closed).toBe(true);
+  });
+
+  it('closes the connection on what it cannot read, and names an HTTP/2 peer (tunnel protocol 1)', async () => {
+    const { worker, relayWs } = await pair();
+    const failed = once(worker, 'failed');
+    relayWs.send(Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n'));
+    expect(String((await failed)[0])).toMatch(/tunnel protocol 1/);
+    expect(worker.closed).toBe(true);
+    const second = await pair();
+    const cut = once(second.worker, 'failed');
+    second.relayWs.send(Buffer.from([3, 0, 0, 0]));
+    expect(String((await cut)[0])).toMatch(/cut short/);
   });
 
   it('holds a stream whose reader stalls to its credit, while another stream goes on', async () => {

@@ -214,6 +214,15 @@ export class WsTransport implements Transport {
       });
       ws.on('open', () => {
         const session = this.#serve(ws, socket!);
+        // A relay of an older Porthole (it took the subprotocol without knowing it): final, as a refusal.
+        session.once('failed', (why) => {
+          if (why.includes('tunnel protocol 1')) {
+            settle(
+              'refused',
+              `the relay speaks an older tunnel protocol (HTTP/2 over the WebSocket): update Porthole on the relay`,
+            );
+          }
+        });
         this.#backoff.healthy(this.#now());
         if (!this.#stopping) this.#setState({ phase: 'online', publicUrl: this.#publicUrl, since: this.#now() });
         ws.once('close', (code, reason) => {
