@@ -413,6 +413,18 @@ export class MuxStream extends Duplex {
     this.#grant();
   }
 
+  /**
+   * Every way of consuming goes through here (flowing mode, `readable`, async iteration, pipes): credit
+   * is given back as the reader takes bytes. `_read` alone would not do: Node calls it once and then
+   * not again until something is pushed, and nothing comes while the peer has no credit.
+   */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- Readable.read's own signature
+  override read(size?: number): any {
+    const chunk: unknown = super.read(size);
+    this.#grant();
+    return chunk;
+  }
+
   #send(chunk: Buffer, cb: (err?: Error | null) => void): void {
     while (chunk.length) {
       if (this.#reset) return cb(new Error('the stream was reset'));

@@ -104,6 +104,25 @@ describe('the tunnel multiplexer', () => {
     expect(String((await cut)[0])).toMatch(/cut short/);
   });
 
+  it('gives credit back to a reader that starts late, by async iteration, once the window is full', async () => {
+    const { relay, worker } = await pair();
+    const got = new Promise<number>((resolve) => {
+      worker.on('stream', (stream) => {
+        // Nobody reads until the whole window has arrived; then an async iterator takes it all.
+        const start = async (): Promise<void> => {
+          while (stream.readableLength < WINDOW_BYTES) await new Promise((r) => setTimeout(r, 5));
+          let n = 0;
+          for await (const chunk of stream as AsyncIterable<Buffer>) n += chunk.length;
+          resolve(n);
+        };
+        void start();
+      });
+    });
+    const s = relay.open({ meta: {}, headers: '' });
+    s.end(Buffer.alloc(4 * WINDOW_BYTES, 2));
+    expect(await got).toBe(4 * WINDOW_BYTES);
+  });
+
   it('holds a stream whose reader stalls to its credit, while another stream goes on', async () => {
     const { relay, worker } = await pair();
     const chunk = Buffer.alloc(64 * 1024, 1);
