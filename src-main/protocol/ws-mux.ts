@@ -254,11 +254,13 @@ export class Mux extends EventEmitter<MuxEvents> {
           } catch {
             return this.#fail('an unreadable head');
           }
-          const stream = new MuxStream(this, id);
-          if (this.#opts.maxStreams !== undefined && this.#streams.size >= this.#opts.maxStreams) {
+          // No one here takes streams (the relay opens them all), or too many are open: refused.
+          const full = this.#opts.maxStreams !== undefined && this.#streams.size >= this.#opts.maxStreams;
+          if (full || this.listenerCount('stream') === 0) {
             this.frame(FRAME.reset, 0, id, [u32(RESET.refused)]);
             break;
           }
+          const stream = new MuxStream(this, id);
           this.#streams.set(id, stream);
           if (flags & FIN) stream.remoteEnded();
           this.emit('stream', stream, head);

@@ -82,6 +82,12 @@ describe('the tunnel multiplexer', () => {
     await once(a, 'close');
     expect(a.rstCode).toBe(RESET.internal);
     expect(a.readableEnded).toBe(false);
+    // The relay takes no streams: one the worker opens is refused, and not kept.
+    const stray = worker.open({ meta: {}, headers: '' });
+    stray.on('error', () => undefined);
+    await once(stray, 'close');
+    expect(stray.rstCode).toBe(RESET.refused);
+    expect(relay.size).toBe(1);
     const goaway = once(relay, 'goaway');
     worker.goaway();
     await goaway;
