@@ -17,25 +17,29 @@ const mask: MaskFn = (() => {
   }
 })();
 
+/** Writes whole binary WebSocket messages straight onto a tunnel's socket. */
+export interface MessageWriter {
+  /**
+   * Sends the chunks as one binary message, in one write; true when the socket took it without
+   * filling up (else `drained` runs once it has written it all).
+   */
+  send(chunks: Buffer[], length: number): boolean;
+  /** Runs `callback` once the socket has written what it holds. */
+  drained(callback: () => void): void;
+}
+
 /**
- * One end of a tunnel WebSocket as a byte stream for HTTP/2. Reading is `ws`'s: messages pushed in
- * order, the socket paused while HTTP/2 reads slowly. Writing frames binary messages here, straight
- * onto the socket, because `ws` sends every write as a frame and a system call of its own (HTTP/2
- * writes a few small frames per request) and masks each into a new buffer (garbage at 100 MiB/s):
- * what HTTP/2 writes in one turn of the event loop goes out as one message in one write, and a
- * client's mask goes into a buffer from a pool, given back once the socket has written it. Pings,
- * pongs and the closing handshake stay `ws`'s; a frame is always written whole, in one call, so
- * theirs and these never interleave inside a frame.
+ * Frames binary messages here, straight onto the socket, because `ws` sends every write as a frame
+ * and a system call of its own and masks each into a new buffer (garbage at 100 MiB/s): a message
+ * goes out in one write, and a client's mask goes into a buffer from a pool, given back once the
+ * socket has written it. Pings, pongs and the closing handshake stay `ws`'s; a frame is always
+ * written whole, in one call, so theirs and these never interleave inside a frame.
  */
-export function tunnelStream(ws: WebSocket, socket: Socket, opts: { masked: boolean }): Duplex {
+export function messageWriter(socket: Socket, opts: { masked: boolean }): MessageWriter {
   const pool: Buffer[] = [];
   let masks = Buffer.alloc(0);
   let maskAt = 0;
-  /** Bytes waiting for the end of this turn of the event loop, to go out as one message. */
-  let pending: Buffer[] = [];
-  let pendingBytes = 0;
-  let waiting: Array<(err?: Error | null) => void> = [];
-  let scheduled = false;
+  let drainWaiters: Array<() => void> = [];
 
   const headerSize = (length: number): number => (length < 126 ? 2 : length < 65_536 ? 4 : 10) + (opts.masked ? 4 : 0);
   const headerOf = (length: number): Buffer => {
@@ -73,12 +77,59 @@ export function tunnelStream(ws: WebSocket, socket: Socket, opts: { masked: bool
     let at = header.length;
     for (const chunk of payload) {
       const phase = (at - header.length) & 3;
-      const k = phase ? Buffer.from([key[phase]!, key[(phase + 1) & 3]!, key[(phase + 2) & 3]!, key[(phase + 3) & 3]!]) : key;
+      const k = phase
+        ? Buffer.from([key[phase]!, key[(phase + 1) & 3]!, key[(phase + 2) & 3]!, key[(phase + 3) & 3]!])
+        : key;
       mask(chunk, k, frame, at, chunk.length);
       at += chunk.length;
     }
     return frame;
   };
+
+  return {
+    send(payload, length) {
+      if (opts.masked) {
+        const frame = frameOf(payload, length);
+        return socket.write(frame.subarray(0, headerSize(length) + length), () => {
+          if (pool.length < 16) pool.push(frame);
+        });
+      }
+      // Unmasked (the relay's side): the header, then the chunks as they are, in one corked write.
+      socket.cork();
+      socket.write(headerOf(length));
+      for (let i = 0; i < payload.length - 1; i++) socket.write(payload[i]!);
+      const flushed = socket.write(payload[payload.length - 1]!);
+      socket.uncork();
+      return flushed;
+    },
+    drained(callback) {
+      if (!socket.writableNeedDrain) return callback();
+      // One listener for all who wait, however many messages went out while the socket was full.
+      if (!drainWaiters.length) {
+        socket.once('drain', () => {
+          const waiters = drainWaiters;
+          drainWaiters = [];
+          for (const w of waiters) w();
+        });
+      }
+      drainWaiters.push(callback);
+    },
+  };
+}
+
+/**
+ * One end of a tunnel WebSocket as a byte stream (for HTTP/2, which the transport ran on before its
+ * own multiplexer; `test/bench/mux.ts` still measures it). Reading is `ws`'s: messages pushed in
+ * order, the socket paused while the reader is slow. What is written in one turn of the event loop
+ * goes out as one message in one write.
+ */
+export function tunnelStream(ws: WebSocket, socket: Socket, opts: { masked: boolean }): Duplex {
+  const writer = messageWriter(socket, opts);
+  /** Bytes waiting for the end of this turn of the event loop, to go out as one message. */
+  let pending: Buffer[] = [];
+  let pendingBytes = 0;
+  let waiting: Array<(err?: Error | null) => void> = [];
+  let scheduled = false;
 
   const flush = (): void => {
     scheduled = false;
@@ -97,22 +148,8 @@ export function tunnelStream(ws: WebSocket, socket: Socket, opts: { masked: bool
     const done = (): void => {
       for (const cb of callbacks) cb();
     };
-    let flushed: boolean;
-    if (opts.masked) {
-      const frame = frameOf(payload, length);
-      flushed = socket.write(frame.subarray(0, headerSize(length) + length), () => {
-        if (pool.length < 16) pool.push(frame);
-      });
-    } else {
-      // Unmasked (the relay's side): the header, then the chunks as they are, in one corked write.
-      socket.cork();
-      socket.write(headerOf(length));
-      for (let i = 0; i < payload.length - 1; i++) socket.write(payload[i]!);
-      flushed = socket.write(payload[payload.length - 1]!);
-      socket.uncork();
-    }
-    if (flushed) done();
-    else socket.once('drain', done);
+    if (writer.send(payload, length)) done();
+    else writer.drained(done);
   };
 
   const duplex = new Duplex({

@@ -1,4 +1,3 @@
-import http2, { type ClientHttp2Session, type ClientHttp2Stream, type IncomingHttpHeaders } from 'node:http2';
 import { STATUS_CODES, type IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import net, { type Socket } from 'node:net';
@@ -13,18 +12,14 @@ import {
   stripHopByHop,
   type HeaderMap,
 } from '../protocol/fpw-codec.ts';
-import { TUNNEL, WS_TUNNEL_PATH } from '../protocol/ws-tunnel.ts';
-import { tunnelStream } from '../protocol/ws-stream.ts';
+import { TUNNEL, TUNNEL_PROTOCOL, WS_TUNNEL_PATH, type ReplyMeta, type RequestMeta } from '../protocol/ws-tunnel.ts';
+import { Mux, RESET, type Head, type MuxStream } from '../protocol/ws-mux.ts';
 import { Admission, isRefusal, type Refusal } from './admission.ts';
 import { formatBytes, peerAddress, rawPage } from './answers.ts';
 import type { RelayContext } from './context.ts';
 import { newRequestId } from './FpwEndpoint.ts';
 import { hasWorkerOnline, release, type HostEntry, type Visitor, type Worker, type WorkerSession } from './state.ts';
 import type { VisitorIntake, WorkerPool } from './VisitorIntake.ts';
-
-/** Streams one session carries at once, at most (HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS on the worker). */
-const STREAM_WINDOW_BYTES = 1024 * 1024;
-const SESSION_WINDOW_BYTES = 16 * 1024 * 1024;
 
 /** A public TCP port of a worker's session. */
 interface TcpPort {
@@ -35,12 +30,12 @@ interface TcpPort {
   accept(visitor: Socket, ip?: string): void;
 }
 
-/** One worker's WebSocket, with HTTP/2 over it, the relay as the client. */
+/** One worker's WebSocket, with the multiplexer inside it, the relay opening the streams. */
 interface Session extends WorkerSession {
   entry: HostEntry;
   ws: WebSocket;
-  h2: ClientHttp2Session;
-  /** The worker said it is stopping (HTTP/2 GOAWAY): no new streams. */
+  mux: Mux;
+  /** The worker said it is stopping (GOAWAY): no new streams. */
   leaving: boolean;
   visitors: Set<Visitor>;
 }
@@ -48,14 +43,19 @@ interface Session extends WorkerSession {
 /**
  * The endpoint of Porthole's WebSocket transport: a worker's WebSocket is admitted as a FPW poll is
  * (the same claims, tokens, domain and rules, checked before the upgrade completes), then each
- * visitor request is one HTTP/2 stream to that worker, its body streaming both ways with HTTP/2's
- * flow control, so a slow download does not stall the others.
+ * visitor request is one stream to that worker (`ws-mux.ts`), its body streaming both ways with the
+ * stream's own flow control, so a slow download does not stall the others.
  */
 export class WsEndpoint implements WorkerPool {
   readonly #ctx: RelayContext;
   readonly #admission: Admission;
   #intake!: VisitorIntake;
-  readonly #wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload: 64 * 1024 * 1024 });
+  readonly #wss = new WebSocketServer({
+    noServer: true,
+    perMessageDeflate: false,
+    maxPayload: 64 * 1024 * 1024,
+    handleProtocols: (offered) => (offered.has(TUNNEL_PROTOCOL) ? TUNNEL_PROTOCOL : false),
+  });
   /** Public URLs for the upgrade responses being written, by request. */
   readonly #publicUrls = new WeakMap<IncomingMessage, string>();
   readonly #sessions = new Set<Session>();
@@ -106,6 +106,14 @@ export class WsEndpoint implements WorkerPool {
     if (rawHost === undefined || token === undefined) {
       return refuse({ status: 400, title: 'Bad Request', message: 'A tunnel must carry fpw-host and fpw-token.' });
     }
+    const offered = String(req.headers['sec-websocket-protocol'] ?? '').split(',');
+    if (!offered.some((p) => p.trim() === TUNNEL_PROTOCOL)) {
+      return refuse({
+        status: 400,
+        title: 'Bad Request',
+        message: `This relay speaks the tunnel protocol ${TUNNEL_PROTOCOL}, which this worker does not offer: update Porthole where the worker runs.`,
+      });
+    }
     if (this.#ctx.closing()) {
       return refuse({ status: 503, title: 'Service Unavailable', message: 'The relay is shutting down.' });
     }
@@ -142,25 +150,15 @@ export class WsEndpoint implements WorkerPool {
   }
 
   #open(entry: HostEntry, worker: Worker, ws: WebSocket, socket: Socket, tcp: TcpPort | null = null): void {
-    const duplex = tunnelStream(ws, socket, { masked: false });
-    duplex.on('error', () => undefined);
-    const h2 = http2.connect('http://porthole.tunnel', {
-      createConnection: () => duplex,
-      settings: { initialWindowSize: STREAM_WINDOW_BYTES, enablePush: false },
-      // fpw-header JSON of every header in one header: room as on the FPW leg.
-      maxHeaderListPairs: 256,
-      maxSendHeaderBlockLength: 256 * 1024,
-    });
-    h2.on('error', () => undefined);
-    h2.on('connect', () => h2.setLocalWindowSize(SESSION_WINDOW_BYTES));
-    const session: Session = { kind: 'ws', entry, worker, ws, h2, streams: 0, leaving: false, visitors: new Set() };
+    const mux = new Mux(ws, socket, { masked: false, client: true });
+    const session: Session = { kind: 'ws', entry, worker, ws, mux, streams: 0, leaving: false, visitors: new Set() };
     this.#sessions.add(session);
     entry.sessions.push(session);
     this.#ctx.log(`${new Date().toISOString()} worker of ${entry.host} connected over WebSocket`);
     // Visitors that waited for a free worker take this one.
     while (entry.queue.length && !session.leaving) this.dispatch(entry, entry.queue[0]!);
     // The worker stops: no new visitors go to it; those it has get the grace period.
-    h2.on('goaway', () => this.#leaving(session));
+    mux.on('goaway', () => this.#leaving(session));
     let lastPong = this.#ctx.opts.now();
     ws.on('pong', () => (lastPong = this.#ctx.opts.now()));
     // Any frame from the worker shows it is alive as well as a pong does.
@@ -183,7 +181,7 @@ export class WsEndpoint implements WorkerPool {
       const i = entry.sessions.indexOf(session);
       if (i !== -1) entry.sessions.splice(i, 1);
       worker.lastSeen = this.#ctx.opts.now();
-      h2.destroy();
+      mux.destroy();
       // Whatever it had taken will never be answered: its visitors hear so now, not at a timeout.
       for (const v of [...session.visitors]) {
         this.#intake.fail(entry, v, 502, 'Bad Gateway', `The worker of ${entry.host} went away before it answered.`);
@@ -205,7 +203,7 @@ export class WsEndpoint implements WorkerPool {
       this.#intake.failQueue(entry, `The tunnel of ${entry.host} is stopping.`);
   }
 
-  /** Sends a visitor request to a worker as one HTTP/2 stream, and its answer back. */
+  /** Sends a visitor request to a worker as one stream, and its answer back. */
   dispatch(entry: HostEntry, v: Visitor): void {
     const { opts } = this.#ctx;
     const sessions = entry.sessions.filter((s) => s.kind === 'ws' && !(s as Session).leaving) as Session[];
@@ -235,19 +233,15 @@ export class WsEndpoint implements WorkerPool {
     const chunked = req.headers['transfer-encoding'] !== undefined;
     const prefix = v.prefix;
     const empty = prefix ? prefix.complete && prefix.size === 0 : !chunked && (length === undefined || length === '0');
-    let stream: ClientHttp2Stream;
+    let stream: MuxStream;
     try {
-      stream = session.h2.request(
-        {
-          ':method': req.method ?? 'GET',
-          ':path': originForm(req.url ?? '/'),
-          ':authority': entry.host,
-          [TUNNEL.ip]: v.ip,
-          [TUNNEL.chain]: v.chain,
-          [TUNNEL.headers]: encodeHeaderJson(json),
-        },
-        { endStream: empty },
-      );
+      const meta: RequestMeta = {
+        method: req.method ?? 'GET',
+        path: originForm(req.url ?? '/'),
+        ip: v.ip,
+        chain: v.chain,
+      };
+      stream = session.mux.open({ meta, headers: encodeHeaderJson(json) }, { end: empty });
     } catch (err) {
       this.#done(session, v);
       this.#intake.fail(
@@ -269,11 +263,11 @@ export class WsEndpoint implements WorkerPool {
         'Gateway Timeout',
         `The worker of ${entry.host} did not answer within ${Math.round(opts.replyTimeoutMs / 1000)} s.`,
       );
-      stream.close(http2.constants.NGHTTP2_CANCEL);
+      stream.close(RESET.cancel);
     }, opts.replyTimeoutMs);
     // The visitor went away: the worker stops working for it.
     res.once('close', () => {
-      if (!res.writableFinished && !stream.closed) stream.close(http2.constants.NGHTTP2_CANCEL);
+      if (!res.writableFinished && !stream.closed) stream.close(RESET.cancel);
     });
     stream.once('close', () => {
       this.#done(session, v);
@@ -281,15 +275,15 @@ export class WsEndpoint implements WorkerPool {
         this.#intake.fail(entry, v, 502, 'Bad Gateway', `The worker of ${entry.host} went away before it answered.`);
       }
     });
-    stream.once('response', (headers) => {
+    stream.once('response', (head: Head<Partial<ReplyMeta>>) => {
       answered = true;
-      this.#deliver(entry, v, stream, headers);
+      this.#deliver(entry, v, stream, head);
     });
     if (!empty) this.#sendBody(entry, v, stream);
   }
 
   /** Streams the visitor's body into the stream, within the relay's body limit. */
-  #sendBody(entry: HostEntry, v: Visitor, stream: ClientHttp2Stream): void {
+  #sendBody(entry: HostEntry, v: Visitor, stream: MuxStream): void {
     const { req } = v;
     const max = this.#ctx.opts.maxBodyBytes;
     const prefix = v.prefix;
@@ -305,7 +299,7 @@ export class WsEndpoint implements WorkerPool {
       received += chunk.length;
       if (received > max) {
         req.off('data', onData);
-        stream.close(http2.constants.NGHTTP2_CANCEL);
+        stream.close(RESET.cancel);
         this.#intake.fail(entry, v, 413, 'Content Too Large', `The request body exceeds ${formatBytes(max)}.`);
         return;
       }
@@ -318,20 +312,20 @@ export class WsEndpoint implements WorkerPool {
       if (!stream.destroyed) stream.end();
     });
     req.once('close', () => {
-      if (!req.complete && !stream.closed) stream.close(http2.constants.NGHTTP2_CANCEL);
+      if (!req.complete && !stream.closed) stream.close(RESET.cancel);
     });
     if (prefix || req.isPaused()) req.resume();
   }
 
   /** The worker's answer: status, headers and body to the visitor; false when it could not be passed on. */
-  #deliver(entry: HostEntry, v: Visitor, stream: ClientHttp2Stream, head: IncomingHttpHeaders): boolean {
+  #deliver(entry: HostEntry, v: Visitor, stream: MuxStream, head: Head<Partial<ReplyMeta>>): boolean {
     const { res } = v;
-    const status = Number(head[':status']);
+    const status = Number(head.meta.status);
     let headers: HeaderMap;
     try {
-      headers = decodeHeaderJson(firstValue(head[TUNNEL.headers]) ?? '{}');
+      headers = decodeHeaderJson(head.headers || '{}');
     } catch (err) {
-      stream.close(http2.constants.NGHTTP2_CANCEL);
+      stream.close(RESET.cancel);
       this.#intake.fail(
         entry,
         v,
@@ -342,7 +336,7 @@ export class WsEndpoint implements WorkerPool {
       return false;
     }
     if (v.done || res.destroyed) {
-      stream.close(http2.constants.NGHTTP2_CANCEL);
+      stream.close(RESET.cancel);
       return false;
     }
     const bodyless = v.req.method === 'HEAD' || status === 204 || status === 304;
@@ -350,15 +344,15 @@ export class WsEndpoint implements WorkerPool {
     if (status === 204) delete clean['content-length'];
     try {
       for (const [name, value] of headerListFromMap(clean)) res.appendHeader(name, value);
-      const length = firstValue(head[TUNNEL.length]);
-      if (!bodyless && length !== undefined && /^\d+$/.test(length)) res.setHeader('content-length', length);
+      const length = head.meta.length;
+      if (!bodyless && Number.isSafeInteger(length) && length! >= 0) res.setHeader('content-length', String(length));
       res.statusCode = status;
-      const reason = firstValue(head[TUNNEL.reason]);
+      const reason = typeof head.meta.reason === 'string' ? head.meta.reason : undefined;
       // The upstream's own words (`418 I am a teapot`), which only this transport carries.
       if (reason && /^[\t\x20-\x7e\x80-\xff]*$/.test(reason)) res.statusMessage = reason;
     } catch (err) {
       for (const name of res.getHeaderNames()) res.removeHeader(name);
-      stream.close(http2.constants.NGHTTP2_CANCEL);
+      stream.close(RESET.cancel);
       this.#intake.fail(
         entry,
         v,
@@ -381,10 +375,10 @@ export class WsEndpoint implements WorkerPool {
     // Ended cleanly, and as long as announced: the visitor's answer is whole. A stream the worker
     // reset (its upstream broke off) can still end its readable side: the visitor's connection is cut,
     // never a truncated body passed off as whole.
-    const announced = bodyless ? null : firstValue(head[TUNNEL.length]);
+    const announced = bodyless ? null : head.meta.length;
     stream.once('close', () => {
       const whole =
-        stream.rstCode === http2.constants.NGHTTP2_NO_ERROR &&
+        stream.rstCode === RESET.none &&
         stream.readableEnded &&
         (announced === undefined || announced === null || bytes === Number(announced));
       if (whole) res.end();
@@ -500,12 +494,10 @@ export class WsEndpoint implements WorkerPool {
       visitor.destroy();
       return;
     }
-    let stream: ClientHttp2Stream;
+    let stream: MuxStream;
     try {
-      stream = session.h2.request(
-        { ':method': 'POST', ':path': '/', ':authority': entry.host, [TUNNEL.tcp]: 'connect', [TUNNEL.ip]: ip },
-        { endStream: false },
-      );
+      const meta: RequestMeta = { method: 'POST', path: '/', ip, tcp: 'connect' };
+      stream = session.mux.open({ meta, headers: '' });
     } catch {
       visitor.destroy();
       return;
@@ -513,8 +505,8 @@ export class WsEndpoint implements WorkerPool {
     session.streams += 1;
     stream.on('error', () => undefined);
     visitor.pause();
-    stream.once('response', (h) => {
-      if (h[':status'] !== 200) {
+    stream.once('response', (h: Head<Partial<ReplyMeta>>) => {
+      if (h.meta.status !== 200) {
         // The local service refused: the visitor's connection closes at once.
         visitor.destroy();
         stream.close();
@@ -567,21 +559,17 @@ export class WsEndpoint implements WorkerPool {
       else if (Array.isArray(existing)) existing.push(value);
       else json[name] = [existing, value];
     }
-    let stream: ClientHttp2Stream;
+    let stream: MuxStream;
     try {
-      stream = session.h2.request(
-        {
-          ':method': req.method ?? 'GET',
-          ':path': originForm(req.url ?? '/'),
-          ':authority': entry.host,
-          [TUNNEL.ip]: ip,
-          [TUNNEL.chain]: chain,
-          [TUNNEL.headers]: encodeHeaderJson(json),
-          [TUNNEL.upgrade]: String(req.headers.upgrade ?? 'websocket'),
-        },
-        // Node ends a GET's writable side at once unless told: this one carries the visitor's bytes.
-        { endStream: false },
-      );
+      const meta: RequestMeta = {
+        method: req.method ?? 'GET',
+        path: originForm(req.url ?? '/'),
+        ip,
+        chain,
+        upgrade: String(req.headers.upgrade ?? 'websocket'),
+      };
+      // Not ended: this stream carries the visitor's bytes.
+      stream = session.mux.open({ meta, headers: encodeHeaderJson(json) });
     } catch (err) {
       log(502);
       return rawPage(
@@ -598,7 +586,7 @@ export class WsEndpoint implements WorkerPool {
     const timer = setTimeout(() => {
       if (answered) return;
       answered = true;
-      stream.close(http2.constants.NGHTTP2_CANCEL);
+      stream.close(RESET.cancel);
       log(504);
       rawPage(
         socket,
@@ -622,19 +610,21 @@ export class WsEndpoint implements WorkerPool {
     socket.once('close', () => {
       if (!stream.closed) stream.close();
     });
-    stream.once('response', (h) => {
+    stream.once('response', (h: Head<Partial<ReplyMeta>>) => {
       if (answered) return;
       answered = true;
       clearTimeout(timer);
       let headers: HeaderMap;
       try {
-        headers = decodeHeaderJson(firstValue(h[TUNNEL.headers]) ?? '{}');
+        headers = decodeHeaderJson(h.headers || '{}');
       } catch {
         headers = Object.create(null) as HeaderMap;
       }
-      const upgraded = firstValue(h[TUNNEL.upgraded]) === '101';
-      const status = upgraded ? 101 : Number(h[':status']);
-      const reason = firstValue(h[TUNNEL.reason]) || (upgraded ? 'Switching Protocols' : (STATUS_CODES[status] ?? ''));
+      const status = Number(h.meta.status);
+      const upgraded = status === 101;
+      const reason =
+        (typeof h.meta.reason === 'string' && h.meta.reason) ||
+        (upgraded ? 'Switching Protocols' : (STATUS_CODES[status] ?? ''));
       // After a 101 the upgrade headers are the point; otherwise the answer closes the connection.
       const shown = upgraded ? headers : stripHopByHop(headers, { dropContentLength: true });
       if (!upgraded) shown['connection'] = 'close';
@@ -659,7 +649,7 @@ export class WsEndpoint implements WorkerPool {
   }
 }
 
-/** The path and query of a request target, as HTTP/2's `:path` wants it. */
+/** The path and query of a request target (origin form). */
 function originForm(target: string): string {
   if (target.startsWith('/') || target === '*') return target;
   try {

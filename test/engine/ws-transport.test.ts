@@ -19,6 +19,8 @@ import {
   type Server,
 } from '../helpers/net.ts';
 import { relayOf } from '../helpers/transports.ts';
+import { TUNNEL_PROTOCOL } from '../../src-main/protocol/ws-tunnel.ts';
+import { WebSocket } from 'ws';
 
 const cleanups: Array<() => Promise<unknown>> = [];
 afterEach(async () => {
@@ -197,6 +199,19 @@ describe('errors over the WebSocket transport', () => {
       wait: false,
     });
     await expect(outside.whenOnline()).rejects.toThrow(/HTTP 403.*under example\.test/);
+  });
+
+  it('refuses a worker that does not offer the tunnel protocol (an older Porthole), saying why', async () => {
+    const relay = await relayWith();
+    const ws = new WebSocket(new URL('/_porthole/tunnel', relayOf('ws', relay).url), {
+      headers: { 'fpw-host': 'old.localhost', 'fpw-token': 't' },
+    });
+    ws.on('error', () => undefined);
+    const [, res] = (await once(ws, 'unexpected-response')) as [unknown, http.IncomingMessage];
+    const body = (await res.toArray()).join('');
+    expect(res.statusCode).toBe(400);
+    expect(body).toContain(TUNNEL_PROTOCOL);
+    ws.terminate();
   });
 });
 

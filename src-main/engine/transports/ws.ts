@@ -1,10 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import http2, {
-  type Http2Server,
-  type Http2Session,
-  type IncomingHttpHeaders,
-  type ServerHttp2Stream,
-} from 'node:http2';
 import type { IncomingMessage } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Socket } from 'node:net';
@@ -17,11 +11,19 @@ import {
   firstValue,
   type VisitorRequest,
 } from '../../protocol/fpw-codec.ts';
-import { DEAD_AFTER_MS, HEARTBEAT_MS, TUNNEL, tunnelUrl } from '../../protocol/ws-tunnel.ts';
+import {
+  DEAD_AFTER_MS,
+  HEARTBEAT_MS,
+  TUNNEL,
+  TUNNEL_PROTOCOL,
+  tunnelUrl,
+  type ReplyMeta,
+  type RequestMeta,
+} from '../../protocol/ws-tunnel.ts';
 import { Backoff } from '../backoff.ts';
 import type { PhaseState } from '../shapes.ts';
 import { MAX_REPLY_HEADER_BYTES, tooLargeReply, type Reply, type RequestHandler, type Transport } from './transport.ts';
-import { tunnelStream } from '../../protocol/ws-stream.ts';
+import { Mux, RESET, type Head, type MuxStream } from '../../protocol/ws-mux.ts';
 
 export interface WsTransportOptions {
   /** The relay's `ws://` or `wss://` URL (the tunnel path is added when it names none). */
@@ -32,7 +34,7 @@ export interface WsTransportOptions {
   token: string;
   /** A digest of the tunnel's access and header rules (`fpw-rules`). @default '' (no rules) */
   rulesDigest?: string;
-  /** Visitor requests served at once (HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS). @default 256 */
+  /** Visitor requests served at once; the relay's next one is refused (a 502) while this many are. @default no limit */
   maxStreams?: number;
   handler: RequestHandler;
   onPhase?: (state: PhaseState) => void;
@@ -47,8 +49,6 @@ export interface WsTransportOptions {
 
 /** Refusals of the claim: final, as for FPW polls. */
 const REFUSED = new Set([400, 401, 403, 404, 409]);
-const STREAM_WINDOW_BYTES = 1024 * 1024;
-const SESSION_WINDOW_BYTES = 16 * 1024 * 1024;
 /** How long the answers that cancelling the upstream produced get to reach the relay. */
 const LAST_REPLIES_MS = 1000;
 
@@ -60,8 +60,8 @@ export function wsPublicUrl(relayUrl: string, host: string): string {
 }
 
 /**
- * The worker side of Porthole's WebSocket transport: one WebSocket to the relay, with HTTP/2 over
- * it (the relay the client, this side the server), one stream per visitor request. Heartbeats find
+ * The worker side of Porthole's WebSocket transport: one WebSocket to the relay, with Porthole's
+ * multiplexer inside it (the relay opens the streams), one stream per visitor request. Heartbeats find
  * a dead connection; the connection comes back with the same back-off as FPW's polls.
  */
 export class WsTransport implements Transport {
@@ -76,10 +76,10 @@ export class WsTransport implements Transport {
   #workerId = '';
   #wake = new AbortController();
   #ws: WebSocket | null = null;
-  #session: Http2Session | null = null;
+  #session: Mux | null = null;
   #loop: Promise<void> | null = null;
   /** Replies being sent now, and their streams. */
-  readonly #active = new Set<ServerHttp2Stream>();
+  readonly #active = new Set<MuxStream>();
 
   constructor(opts: WsTransportOptions) {
     this.#opts = opts;
@@ -113,11 +113,7 @@ export class WsTransport implements Transport {
     this.#stopping = true;
     this.#wake.abort();
     // The relay sends no new visitor once it reads GOAWAY; those in flight get the grace period.
-    try {
-      this.#session?.goaway(http2.constants.NGHTTP2_NO_ERROR);
-    } catch {
-      // the session is gone already
-    }
+    this.#session?.goaway();
     const idle = (): Promise<void> => this.#idle();
     await Promise.race([idle(), sleep(graceMs, undefined, { ref: false })]);
     // The grace is over: what still waits on the upstream is cut short, and its 502 goes out.
@@ -177,7 +173,11 @@ export class WsTransport implements Transport {
       };
       if (this.#opts.rulesDigest) headers[FPW.rules] = this.#opts.rulesDigest;
       if (this.#opts.tcpPort !== undefined) headers[TUNNEL.tcp] = String(this.#opts.tcpPort);
-      const ws = new WebSocket(this.#url, { headers, perMessageDeflate: false, handshakeTimeout: 15_000 });
+      const ws = new WebSocket(this.#url, [TUNNEL_PROTOCOL], {
+        headers,
+        perMessageDeflate: false,
+        handshakeTimeout: 15_000,
+      });
       this.#ws = ws;
       let settled = false;
       const settle = (kind: 'refused' | 'lost', message: string): void => {
@@ -214,6 +214,15 @@ export class WsTransport implements Transport {
       });
       ws.on('open', () => {
         const session = this.#serve(ws, socket!);
+        // A relay of an older Porthole (it took the subprotocol without knowing it): final, as a refusal.
+        session.once('failed', (why) => {
+          if (why.includes('tunnel protocol 1')) {
+            settle(
+              'refused',
+              `the relay speaks an older tunnel protocol (HTTP/2 over the WebSocket): update Porthole on the relay`,
+            );
+          }
+        });
         this.#backoff.healthy(this.#now());
         if (!this.#stopping) this.#setState({ phase: 'online', publicUrl: this.#publicUrl, since: this.#now() });
         ws.once('close', (code, reason) => {
@@ -228,29 +237,11 @@ export class WsTransport implements Transport {
     });
   }
 
-  /** HTTP/2 over the WebSocket: each stream the relay opens is one visitor request. */
-  #serve(ws: WebSocket, socket: Socket): Http2Session {
-    const duplex = tunnelStream(ws, socket, { masked: true });
-    duplex.on('error', () => undefined);
-    const server: Http2Server = http2.createServer({
-      settings: {
-        initialWindowSize: STREAM_WINDOW_BYTES,
-        maxConcurrentStreams: this.#opts.maxStreams ?? 256,
-      },
-      maxSendHeaderBlockLength: 256 * 1024,
-    });
-    let session!: Http2Session;
-    server.on('session', (s: Http2Session) => {
-      session = s;
-      this.#session = s;
-      s.on('error', () => undefined);
-      s.on('connect', () => s.setLocalWindowSize(SESSION_WINDOW_BYTES));
-    });
-    server.on(
-      'stream',
-      (stream: ServerHttp2Stream, headers: IncomingHttpHeaders) => void this.#onStream(stream, headers),
-    );
-    server.emit('connection', duplex);
+  /** The multiplexer over the WebSocket: each stream the relay opens is one visitor request. */
+  #serve(ws: WebSocket, socket: Socket): Mux {
+    const session = new Mux(ws, socket, { masked: true, client: false, maxStreams: this.#opts.maxStreams });
+    this.#session = session;
+    session.on('stream', (stream, head) => void this.#onStream(stream, head as Head<Partial<RequestMeta>>));
     // The relay pings; a relay that falls silent is taken for dead and the worker connects again.
     let lastHeard = this.#now();
     const heard = (): void => void (lastHeard = this.#now());
@@ -268,32 +259,23 @@ export class WsTransport implements Transport {
     return session;
   }
 
-  async #onStream(stream: ServerHttp2Stream, head: IncomingHttpHeaders): Promise<void> {
+  async #onStream(stream: MuxStream, head: Head<Partial<RequestMeta>>): Promise<void> {
     stream.on('error', () => undefined);
-    if (head[TUNNEL.upgrade] !== undefined) return this.#onUpgrade(stream, head);
-    if (head[TUNNEL.tcp] !== undefined) return this.#onTcp(stream, head);
+    if (head.meta.upgrade !== undefined) return this.#onUpgrade(stream, head);
+    if (head.meta.tcp !== undefined) return this.#onTcp(stream, head);
     this.#active.add(stream);
     const id = String(stream.id);
     let reply: Reply;
     let req: VisitorRequest | null = null;
     try {
-      const headers = decodeHeaderJson(firstValue(head[TUNNEL.headers]) ?? '{}');
-      const chain = firstValue(head[TUNNEL.chain]);
-      if (chain) headers['x-forwarded-for'] = chain;
-      req = {
-        id,
-        method: String(head[':method'] ?? 'GET'),
-        path: String(head[':path'] ?? '/'),
-        ip: firstValue(head[TUNNEL.ip]) ?? '',
-        headers,
-      };
+      req = visitorRequest(id, head);
     } catch (err) {
       reply = this.#opts.handler.malformed(id, (err as Error).message);
     }
     if (req) {
       const length = firstValue(req.headers['content-length']);
       const bodyLength = length !== undefined && /^\d+$/.test(length) ? Number(length) : null;
-      const hasBody = !stream.readableEnded && bodyLength !== 0;
+      const hasBody = !stream.finReceived && bodyLength !== 0;
       if (this.#stopping) {
         stream.resume();
         reply = this.#opts.handler.stopping(req);
@@ -312,23 +294,14 @@ export class WsTransport implements Transport {
   }
 
   /** A visitor's upgrade (a WebSocket): the upstream's 101 joins the stream to its connection, both ways. */
-  async #onUpgrade(stream: ServerHttp2Stream, head: IncomingHttpHeaders): Promise<void> {
+  async #onUpgrade(stream: MuxStream, head: Head<Partial<RequestMeta>>): Promise<void> {
     const id = String(stream.id);
-    let headers;
+    let req: VisitorRequest;
     try {
-      headers = decodeHeaderJson(firstValue(head[TUNNEL.headers]) ?? '{}');
+      req = visitorRequest(id, head);
     } catch (err) {
       return this.#respond(stream, this.#opts.handler.malformed(id, (err as Error).message));
     }
-    const chain = firstValue(head[TUNNEL.chain]);
-    if (chain) headers['x-forwarded-for'] = chain;
-    const req: VisitorRequest = {
-      id,
-      method: String(head[':method'] ?? 'GET'),
-      path: String(head[':path'] ?? '/'),
-      ip: firstValue(head[TUNNEL.ip]) ?? '',
-      headers,
-    };
     if (this.#stopping || !this.#opts.handler.upgrade) {
       stream.resume();
       return this.#respond(stream, this.#opts.handler.stopping(req));
@@ -348,12 +321,16 @@ export class WsTransport implements Transport {
       reply.done?.(new Error('the visitor went away'));
       return;
     }
-    stream.respond({
-      ':status': 200,
-      [TUNNEL.upgraded]: '101',
-      [TUNNEL.headers]: encodeHeaderJson(reply.headers),
-      ...(reply.reason ? { [TUNNEL.reason]: reply.reason } : {}),
-    });
+    const meta: ReplyMeta = { status: 101 };
+    if (reply.reason) meta.reason = reply.reason;
+    try {
+      stream.respond({ meta, headers: encodeHeaderJson(reply.headers) });
+    } catch (err) {
+      upstream.destroy();
+      stream.close(RESET.internal);
+      reply.done?.(err as Error);
+      return;
+    }
     // Both ways, each with its own back-pressure; an end on one side is passed on as a half-close.
     stream.pipe(upstream);
     upstream.pipe(stream);
@@ -374,21 +351,19 @@ export class WsTransport implements Transport {
   }
 
   /** A visitor's TCP connection: joined to one to the local service, bytes both ways, half-close passed on. */
-  async #onTcp(stream: ServerHttp2Stream, head: IncomingHttpHeaders): Promise<void> {
+  async #onTcp(stream: MuxStream, head: Head<Partial<RequestMeta>>): Promise<void> {
     const local =
-      this.#stopping || !this.#opts.handler.tcp
-        ? null
-        : await this.#opts.handler.tcp(firstValue(head[TUNNEL.ip]) ?? '');
+      this.#stopping || !this.#opts.handler.tcp ? null : await this.#opts.handler.tcp(String(head.meta.ip ?? ''));
     if (stream.destroyed) {
       local?.destroy();
       return;
     }
     if (!local) {
       // Refused (or stopping): the relay closes the visitor's connection at once.
-      stream.respond({ ':status': 502 }, { endStream: true });
+      stream.respond({ meta: { status: 502 } satisfies ReplyMeta, headers: '' }, { end: true });
       return;
     }
-    stream.respond({ ':status': 200 });
+    stream.respond({ meta: { status: 200 } satisfies ReplyMeta, headers: '' });
     stream.pipe(local);
     local.pipe(stream);
     const close = (): void => {
@@ -403,25 +378,22 @@ export class WsTransport implements Transport {
   }
 
   /** Sends a reply on its stream: the head, then the body with the stream's flow control. */
-  async #respond(stream: ServerHttp2Stream, reply: Reply): Promise<void> {
+  async #respond(stream: MuxStream, reply: Reply): Promise<void> {
     if (stream.destroyed || stream.closed) {
       reply.done?.(new Error('the visitor went away'));
       return;
     }
     let headerJson = encodeHeaderJson(reply.headers);
     if (headerJson.length > MAX_REPLY_HEADER_BYTES) {
-      // Over what HTTP/2 carries here: this visitor gets a 502 now, and the connection goes on.
+      // Over what a head carries: this visitor gets a 502 now, and the connection goes on.
       reply = tooLargeReply(reply, headerJson.length);
       headerJson = encodeHeaderJson(reply.headers);
     }
-    const head: Record<string, string | number> = {
-      ':status': reply.status,
-      [TUNNEL.headers]: headerJson,
-    };
-    if (reply.bodyLength !== null) head[TUNNEL.length] = reply.bodyLength;
-    if (reply.reason) head[TUNNEL.reason] = reply.reason;
+    const meta: ReplyMeta = { status: reply.status };
+    if (reply.bodyLength !== null) meta.length = reply.bodyLength;
+    if (reply.reason) meta.reason = reply.reason;
     try {
-      stream.respond(head);
+      stream.respond({ meta, headers: headerJson });
       const body = reply.body;
       if (Buffer.isBuffer(body)) await write(stream, body);
       else if (Array.isArray(body)) for (const chunk of body) await write(stream, chunk);
@@ -431,14 +403,14 @@ export class WsTransport implements Transport {
     } catch (err) {
       // The upstream broke off mid-body, or the relay reset the stream: the relay cuts the visitor's
       // connection, never passing a truncated body off as whole.
-      if (!stream.destroyed) stream.close(http2.constants.NGHTTP2_INTERNAL_ERROR);
+      if (!stream.destroyed) stream.close(RESET.internal);
       reply.done?.(err as Error);
     }
   }
 }
 
 /** Writes with back-pressure; rejects when the stream is gone. */
-function write(stream: ServerHttp2Stream, chunk: Buffer): Promise<void> {
+function write(stream: MuxStream, chunk: Buffer): Promise<void> {
   if (stream.destroyed) return Promise.reject(new Error('the stream was reset'));
   if (stream.write(chunk)) return Promise.resolve();
   return new Promise((resolve, reject) => {
@@ -453,6 +425,20 @@ function write(stream: ServerHttp2Stream, chunk: Buffer): Promise<void> {
     stream.once('drain', onDrain);
     stream.once('close', onClose);
   });
+}
+
+/** The visitor's request from a stream's head; throws on headers that are not fpw-header JSON. */
+function visitorRequest(id: string, head: Head<Partial<RequestMeta>>): VisitorRequest {
+  const headers = decodeHeaderJson(head.headers || '{}');
+  const { meta } = head;
+  if (meta.chain) headers['x-forwarded-for'] = String(meta.chain);
+  return {
+    id,
+    method: String(meta.method ?? 'GET'),
+    path: String(meta.path ?? '/'),
+    ip: String(meta.ip ?? ''),
+    headers,
+  };
 }
 
 function plain(html: string): string {
