@@ -10,7 +10,7 @@ import { request } from 'undici';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket, { WebSocketServer } from 'ws';
 import { FPW } from '../../src-main/protocol/fpw-codec.ts';
-import { WS_TUNNEL_PATH } from '../../src-main/protocol/ws-tunnel.ts';
+import { TUNNEL_PROTOCOL, WS_TUNNEL_PATH } from '../../src-main/protocol/ws-tunnel.ts';
 import { RelayServer } from '../../src-main/relay/RelayServer.ts';
 import { signedHeaders } from '../../src-main/relay/cluster/sign.ts';
 import { killAll, spawnCli, type CliProcess } from '../helpers/cli.ts';
@@ -445,6 +445,7 @@ describe('three relays behind HAProxy', { timeout: 60_000 }, () => {
 
   it('Redis stopped and started: local workers keep being served, new claims get 503, all is whole within 10 s of its return', async () => {
     const c = await startCluster();
+    let redisDown = false;
     try {
       const worker = spawnCli(
         [
@@ -465,6 +466,7 @@ describe('three relays behind HAProxy', { timeout: 60_000 }, () => {
         async () => (await check(c.relays[2]!.port, 'outage.test', 1)) === 'ok' || null,
       );
       await redis.stop();
+      redisDown = true;
       await waitFor('every relay to say Redis is unreachable', async () => {
         const all = await Promise.all(c.relays.map((r) => healthz(r.port)));
         return all.every((h) => h.cluster.redis === 'unreachable') || null;
@@ -482,7 +484,7 @@ describe('three relays behind HAProxy', { timeout: 60_000 }, () => {
       expect(await claim.body.text()).toContain('cannot check claims');
       // The same over the WebSocket transport: its upgrade is refused 503 with Retry-After.
       const refused = await new Promise<{ status: number; retryAfter: unknown }>((resolve, reject) => {
-        const ws = new WebSocket(`ws://127.0.0.1:${c.relays[1]!.port}${WS_TUNNEL_PATH}`, {
+        const ws = new WebSocket(`ws://127.0.0.1:${c.relays[1]!.port}${WS_TUNNEL_PATH}`, TUNNEL_PROTOCOL, {
           headers: { [FPW.host]: 'new-ws.test', [FPW.token]: 'tok-new' },
         });
         ws.once('unexpected-response', (_req, res) => {
@@ -496,6 +498,7 @@ describe('three relays behind HAProxy', { timeout: 60_000 }, () => {
       expect(refused).toEqual({ status: 503, retryAfter: '5' });
 
       redis = await startRedis({ port: redis.port });
+      redisDown = false;
       const back = Date.now();
       await waitFor('every relay to see Redis again and every host to answer through every relay', async () => {
         const all = await Promise.all(c.relays.map((r) => healthz(r.port)));
@@ -516,6 +519,8 @@ describe('three relays behind HAProxy', { timeout: 60_000 }, () => {
         direct.disconnect();
       }
     } finally {
+      // The tests after this one need it, whatever happened here.
+      if (redisDown) redis = await startRedis({ port: redis.port });
       await c.haproxy.stop();
     }
   });
