@@ -113,6 +113,55 @@ describe('replies that fail on their way to the relay', () => {
   });
 });
 
+describe('a streamed reply lost before the relay had any of it', () => {
+  it('answers its visitor 502 at once (a short notice under the same id), not after the reply timeout', async () => {
+    // Without the notice, the visitor would wait for this and get the relay's own 504.
+    const relay = await startRelay({ replyTimeoutMs: 20_000 });
+    cleanups.push(() => relay.close(0));
+    // Between worker and relay: the connection of the first POST that carries a reply dies before
+    // any of it is passed on, as when a link is cut.
+    let cut = 0;
+    const proxy = net.createServer((client) => {
+      const upstream = net.connect(relay.port, '127.0.0.1');
+      client.on('error', () => undefined);
+      upstream.on('error', () => undefined);
+      upstream.pipe(client);
+      client.on('data', (chunk: Buffer) => {
+        if (cut === 0 && chunk.includes('fpw-status')) {
+          cut += 1;
+          client.resetAndDestroy();
+          upstream.destroy();
+          return;
+        }
+        upstream.write(chunk);
+      });
+      client.once('close', () => upstream.destroy());
+    });
+    proxy.listen(0, '127.0.0.1');
+    await once(proxy, 'listening');
+    cleanups.push(
+      () =>
+        new Promise<void>((r) => {
+          proxy.close(() => r());
+        }),
+    );
+    const up = await startServer(echoHandler());
+    cleanups.push(() => up.close());
+    const tunnel = await startTunnel(`http://127.0.0.1:${(proxy.address() as AddressInfo).port}`, up.url, {
+      profile: { workers: 2 },
+      options: { backoff: quick(), resendCapBytes: 64 * 1024 },
+    });
+    cleanups.push(() => tunnel.close(0));
+    const r = await visit(relay.port, tunnel.profile.relay.host, { path: `/bytes/${1024 * 1024}` });
+    expect(cut).toBe(1);
+    expect(r.status).toBe(502);
+    expect(r.body.toString()).toContain('lost');
+    // And the tunnel goes on.
+    const next = await visit(relay.port, tunnel.profile.relay.host, { path: '/bytes/100' });
+    expect(next.status).toBe(200);
+  });
+});
+
 describe('big replies through the real relay', () => {
   it('streams a reply above the re-send cap to the visitor intact', async () => {
     const relay = await startRelay();
