@@ -52,20 +52,26 @@ describe('replies that fail on their way to the relay', () => {
     relay.idle(after);
   });
 
-  it('does not re-send a reply above the cap whose stream broke, and logs the failure', async () => {
-    const seen: Array<{ id: string | undefined; received: number }> = [];
+  it('does not re-send a reply above the cap whose stream broke, sends a short 502 under its id, and logs the failure', async () => {
+    const seen: Array<{ id: string | undefined; received: number; status?: string }> = [];
     let polls = 0;
     // A relay that hands out one request, then cuts the reply's connection half way through its body.
     const server = http.createServer((req, res) => {
       const id = req.headers['fpw-id'] as string | undefined;
       if (id) {
         let received = 0;
+        const status = req.headers['fpw-status'] as string;
         req.on('data', (c: Buffer) => {
           received += c.length;
           if (received > 256 * 1024 && !res.destroyed) {
-            seen.push({ id, received });
+            seen.push({ id, received, status });
             req.socket.destroy();
           }
+        });
+        req.on('end', () => {
+          // A short reply (the notice that the big one was lost) is taken, and the POST answered idle.
+          seen.push({ id, received, status });
+          res.writeHead(200, { 'content-length': '0' }).end();
         });
         return;
       }
@@ -104,8 +110,14 @@ describe('replies that fail on their way to the relay', () => {
     });
     cleanups.push(() => tunnel.close(0));
     await until(() => seen.filter((s) => s.id === undefined).length >= 2, 'a poll after the broken reply');
-    // The broken reply was sent once; the POST after it is a plain poll, not a re-send.
-    expect(seen.filter((s) => s.id === 'big-1')).toHaveLength(1);
+    // The broken reply was sent once; what follows under its id is a short 502 notice, not a
+    // re-send of its body; then plain polls.
+    const big = seen.filter((s) => s.id === 'big-1');
+    expect(big).toHaveLength(2);
+    expect(big[0]!.status).toBe('200');
+    expect(big[0]!.received).toBeGreaterThan(256 * 1024);
+    expect(big[1]!.status).toBe('502');
+    expect(big[1]!.received).toBeLessThan(200);
     expect(seen.at(-1)!.id).toBeUndefined();
     // The failure reaches the log whether the break came before or after the last bytes left.
     await until(() => Boolean(tunnel.log.list()[0]?.error), 'the failure in the request log');

@@ -56,6 +56,17 @@ const LAST_REPLIES_MS = 1000;
 /** An idle answer sooner than this after the poll went out was not held. */
 const FAST_IDLE_MS = 20;
 
+/**
+ * What goes to the relay in place of a streamed reply that could not be delivered and cannot be sent
+ * again: a short 502 under the same id, for a visitor that would otherwise wait for the relay's reply
+ * timeout. Nothing is reported for it: the reply's own failure was.
+ */
+function lostNotice(sent: PreparedReply): PreparedReply {
+  const headers = { 'content-type': 'text/plain; charset=utf-8' };
+  const body = Buffer.from('The tunnel lost this answer on its way to the relay (the connection broke). Try again.\n');
+  return { id: sent.id, status: 502, headers, body, bodyLength: body.length, headerJson: encodeHeaderJson(headers) };
+}
+
 /** A body held whole in memory, which can be sent again. */
 function isWhole(body: Reply['body']): body is Buffer | Buffer[] {
   return Buffer.isBuffer(body) || Array.isArray(body);
@@ -380,9 +391,11 @@ export class FpwTransport implements Transport {
   #afterNetworkError(slot: Slot, sent: PreparedReply | null, err: unknown): PreparedReply | null | typeof DONE {
     let reply = sent;
     if (sent && !isWhole(sent.body)) {
-      // A streamed reply cannot be re-sent; the relay aborts that visitor's connection.
+      // A streamed reply cannot be re-sent. If the relay had some of it, it cut that visitor's
+      // connection; if it had none (the link died first), the visitor still waits: a short 502
+      // under the same id answers it now, and a relay that no longer knows the id drops it.
       sent.done?.(err as Error);
-      reply = null;
+      reply = sent.bodyFailed ? null : lostNotice(sent);
     }
     if (err instanceof Stopped || (slot.controller.signal.aborted && this.#stopping)) {
       reply?.done?.(new Error('stopped before the reply was delivered'));
@@ -487,7 +500,7 @@ export class FpwTransport implements Transport {
     let reply = sent;
     if (sent && !isWhole(sent.body)) {
       sent.done?.(new Error(`relay answered HTTP ${status}`));
-      reply = null;
+      reply = lostNotice(sent);
     }
     this.#failure(`relay answered HTTP ${status}${text ? `: ${text.slice(0, 200)}` : ''}`);
     return reply;
