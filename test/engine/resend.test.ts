@@ -174,6 +174,49 @@ describe('a streamed reply lost before the relay had any of it', () => {
   });
 });
 
+describe('a request lost on its way to the worker', () => {
+  it('is answered 502 once the worker says, on a later poll, that it never got it', async () => {
+    // Without that, the visitor would wait for this and get the relay's own 504.
+    const relay = await startRelay({ replyTimeoutMs: 20_000 });
+    cleanups.push(() => relay.close(0));
+    // Between worker and relay: the first poll answer that carries a request dies with its
+    // connection before the worker sees it, as when a link is cut.
+    let cut = 0;
+    const proxy = net.createServer((client) => {
+      const upstream = net.connect(relay.port, '127.0.0.1');
+      client.on('error', () => undefined);
+      upstream.on('error', () => undefined);
+      client.pipe(upstream);
+      upstream.on('data', (chunk: Buffer) => {
+        if (cut === 0 && chunk.includes('fpw-method')) {
+          cut += 1;
+          client.resetAndDestroy();
+          upstream.destroy();
+          return;
+        }
+        client.write(chunk);
+      });
+      upstream.once('close', () => client.destroy());
+    });
+    proxy.listen(0, '127.0.0.1');
+    await once(proxy, 'listening');
+    cleanups.push(() => new Promise<void>((r) => proxy.close(() => r())));
+    const up = await startServer(echoHandler());
+    cleanups.push(() => up.close());
+    const tunnel = await startTunnel(`http://127.0.0.1:${(proxy.address() as AddressInfo).port}`, up.url, {
+      profile: { workers: 2 },
+      options: { backoff: quick() },
+    });
+    cleanups.push(() => tunnel.close(0));
+    const r = await visit(relay.port, tunnel.profile.relay.host, { path: '/bytes/100' });
+    expect(cut).toBe(1);
+    expect(r.status).toBe(502);
+    expect(r.body.toString()).toContain('never reached');
+    const next = await visit(relay.port, tunnel.profile.relay.host, { path: '/bytes/100' });
+    expect(next.status).toBe(200);
+  });
+});
+
 describe('big replies through the real relay', () => {
   it('streams a reply above the re-send cap to the visitor intact', async () => {
     const relay = await startRelay();
