@@ -544,7 +544,8 @@ export function parseCommand(argv: string[]): Command {
         throw new UsageError(`"${target}" is not a target: expected a port (5432) or host:port (db.local:5432)`);
       }
       const tunnel = tunnelArgs(values, inspect, 'ws');
-      if (tunnel.transport !== 'ws') throw new UsageError('a TCP tunnel needs the WebSocket transport: --relay ws://...');
+      if (tunnel.transport !== 'ws')
+        throw new UsageError('a TCP tunnel needs the WebSocket transport: --relay ws://...');
       const remote = values['remote-port'];
       return {
         name: 'tcp',
@@ -580,7 +581,9 @@ export function parseCommand(argv: string[]): Command {
         if (!/^rediss?:\/\//i.test(redis) || !URL.canParse(redis))
           throw new UsageError(`--redis must be a redis:// or rediss:// URL, not "${redis}"`);
         if (values['cluster-secret-file'] === undefined)
-          throw new UsageError('--redis needs --cluster-secret-file: the relays of a cluster sign their requests to each other');
+          throw new UsageError(
+            '--redis needs --cluster-secret-file: the relays of a cluster sign their requests to each other',
+          );
         const nodeUrl = values['node-url'];
         if (nodeUrl !== undefined && !(/^https?:\/\//i.test(nodeUrl) && URL.canParse(nodeUrl)))
           throw new UsageError(`--node-url must be an http:// or https:// URL, not "${nodeUrl}"`);

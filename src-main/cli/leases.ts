@@ -42,9 +42,13 @@ export class HostLeases {
     const file = join(this.#dir, `${leaseKey(relayUrl, host)}.${process.pid}.json`);
     try {
       mkdirSync(this.#dir, { recursive: true, mode: 0o700 });
-      writeFileSync(file, JSON.stringify({ pid: process.pid, relay: relayUrl, host, since: new Date().toISOString() }), {
-        mode: 0o600,
-      });
+      writeFileSync(
+        file,
+        JSON.stringify({ pid: process.pid, relay: relayUrl, host, since: new Date().toISOString() }),
+        {
+          mode: 0o600,
+        },
+      );
     } catch {
       // A read-only config folder: the relay's rule check still guards the host.
       return;
@@ -68,7 +72,11 @@ export class HostLeases {
     }
     return names.flatMap((name) => {
       try {
-        const lease = JSON.parse(readFileSync(join(this.#dir, name), 'utf8')) as { pid: number; relay: string; host: string };
+        const lease = JSON.parse(readFileSync(join(this.#dir, name), 'utf8')) as {
+          pid: number;
+          relay: string;
+          host: string;
+        };
         return alive(lease.pid) ? [lease] : [];
       } catch {
         return [];

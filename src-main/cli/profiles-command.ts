@@ -53,7 +53,9 @@ async function list(json: boolean): Promise<number> {
     return EXIT.ok;
   }
   if (!rows.length) {
-    process.stdout.write('No saved profiles. Create them in the inspector (--inspect) or bring them with porthole import.\n');
+    process.stdout.write(
+      'No saved profiles. Create them in the inspector (--inspect) or bring them with porthole import.\n',
+    );
     return EXIT.ok;
   }
   const width = (pick: (r: (typeof rows)[number]) => string): number => Math.max(...rows.map((r) => pick(r).length));
@@ -62,7 +64,9 @@ async function list(json: boolean): Promise<number> {
   const targetW = width((r) => r.target);
   for (const r of rows) {
     const status = r.pid !== null ? `running (pid ${r.pid})` : 'stopped';
-    process.stdout.write(`${r.name.padEnd(nameW)}  ${r.publicUrl.padEnd(urlW)}  -> ${r.target.padEnd(targetW)}  ${status}\n`);
+    process.stdout.write(
+      `${r.name.padEnd(nameW)}  ${r.publicUrl.padEnd(urlW)}  -> ${r.target.padEnd(targetW)}  ${status}\n`,
+    );
   }
   return EXIT.ok;
 }

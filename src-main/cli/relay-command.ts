@@ -17,7 +17,8 @@ export function explainListenError(err: unknown, port: number, bind: string): un
   const code = (err as NodeJS.ErrnoException).code;
   if (code === 'EADDRINUSE')
     return new CliFailure(`port ${port} on ${bind} is in use: pick another with --port (0 picks a free one)`);
-  if (code === 'EACCES') return new CliFailure(`not allowed to listen on port ${port}: pick one above 1023 with --port`);
+  if (code === 'EACCES')
+    return new CliFailure(`not allowed to listen on port ${port}: pick one above 1023 with --port`);
   if (code === 'EADDRNOTAVAIL') return new CliFailure(`${bind} is not an address of this machine (--bind)`);
   return err;
 }
@@ -58,7 +59,9 @@ export async function runRelay(cmd: Extract<Command, { name: 'relay' }>): Promis
       throw new CliFailure(`cannot read --cluster-secret-file ${cmd.cluster.secretFile}: ${(err as Error).message}`);
     }
     if (secret.length < 16)
-      throw new CliFailure(`--cluster-secret-file ${cmd.cluster.secretFile} must hold a secret of 16 characters or more`);
+      throw new CliFailure(
+        `--cluster-secret-file ${cmd.cluster.secretFile} must hold a secret of 16 characters or more`,
+      );
   }
   let relay: RelayServer;
   try {

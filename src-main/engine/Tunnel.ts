@@ -529,7 +529,13 @@ export class Tunnel extends EventEmitter<TunnelEvents> {
     const started = performance.now();
     const record = this.#newRecord(req.id, req.method, req.path, req.ip, req.headers);
     this.stats.counters.inFlight += 1;
-    const plain = (status: number, title: string, message: string, error: string, headers: HeaderMap = {}): UpgradeReply => {
+    const plain = (
+      status: number,
+      title: string,
+      message: string,
+      error: string,
+      headers: HeaderMap = {},
+    ): UpgradeReply => {
       const page = errorPage(status, title, message);
       const all: HeaderMap = { ...headers, 'content-type': HTML_TYPE };
       record.status = status;
@@ -550,7 +556,13 @@ export class Tunnel extends EventEmitter<TunnelEvents> {
     if (!decision.ok) {
       record.refusedBy = decision.refusedBy;
       const title = decision.status === 401 ? 'Unauthorized' : 'Forbidden';
-      return plain(decision.status, title, decision.message, `refused by the ${decision.refusedBy} rule: ${decision.message}`, decision.headers);
+      return plain(
+        decision.status,
+        title,
+        decision.message,
+        `refused by the ${decision.refusedBy} rule: ${decision.message}`,
+        decision.headers,
+      );
     }
     if (!this.upstream.upgrade) {
       return plain(

@@ -17,7 +17,9 @@ const urlOf = (what: string, schemes: readonly string[]) =>
       }
     },
     // "an http:// or https:// URL", "a ws:// or wss:// URL"
-    { message: `${what} must be ${/^h/.test(schemes[0]!) ? 'an' : 'a'} ${schemes.map((p) => `${p}//`).join(' or ')} URL` },
+    {
+      message: `${what} must be ${/^h/.test(schemes[0]!) ? 'an' : 'a'} ${schemes.map((p) => `${p}//`).join(' or ')} URL`,
+    },
   );
 
 const claimFields = {

@@ -1,6 +1,13 @@
 import { z } from 'zod';
 import { COMMAND_CHANNELS, SHELL_CHANNELS } from './channels.ts';
-import { commandSchemas, fail, shellSchemas, type CommandHandlers, type Result, type ShellHandlers } from './contract.ts';
+import {
+  commandSchemas,
+  fail,
+  shellSchemas,
+  type CommandHandlers,
+  type Result,
+  type ShellHandlers,
+} from './contract.ts';
 
 type AnyHandler = (payload: unknown) => Promise<Result<unknown>>;
 

@@ -39,6 +39,11 @@ export const FPW = {
   rules: 'fpw-rules',
   /** Porthole's extension: the worker is stopping and takes no new requests. */
   close: 'fpw-close',
+  /**
+   * Porthole's extension: the request ids the worker has and has not answered yet (comma-separated),
+   * on every POST, so that the relay can tell a request lost on its way to the worker.
+   */
+  working: 'fpw-working',
 } as const;
 
 /** The user agent every FPW worker sends; some relays check it. */

@@ -95,7 +95,12 @@ export function canonical(name: string): string {
 }
 
 /** An answer in ggrok's format. */
-export function ggrokResponse(status: number, reason: string | undefined, headers: HeaderMap, body: Buffer): GgrokResponse {
+export function ggrokResponse(
+  status: number,
+  reason: string | undefined,
+  headers: HeaderMap,
+  body: Buffer,
+): GgrokResponse {
   const header: Record<string, string[]> = {};
   for (const name of Object.keys(headers)) {
     const value = headers[name]!;

@@ -130,6 +130,11 @@ export class FpwEndpoint implements WorkerPool {
     const worker = joined;
     const final = req.headers[FPW.close] !== undefined;
     const internal = ctx.internal.get(req);
+    const working = req.headers[FPW.working];
+    if (typeof working === 'string' && workerId) {
+      worker.workingAt = ctx.opts.now();
+      this.#reapLost(entry, worker, working);
+    }
     // A connection from another relay of the cluster says nothing of the worker's own connections.
     if (workerId && !internal) this.#track(entry, worker, req.socket);
     if (final) this.#leaving(entry, worker);
@@ -205,6 +210,7 @@ export class FpwEndpoint implements WorkerPool {
     if (i !== -1) entry.queue.splice(i, 1);
     const id = this.#ctx.requestId();
     v.id = id;
+    v.dispatchedAt = opts.now();
     v.worker = poll.worker;
     entry.pending.set(id, v);
     const workerRes = poll.res;
@@ -439,6 +445,52 @@ export class FpwEndpoint implements WorkerPool {
     });
   }
 
+  /**
+   * A Porthole worker lists on every POST the requests it has and has not answered (`fpw-working`).
+   * One it was given a while ago and does not list never reached it (the poll's answer died with its
+   * connection): its visitor is answered now, not at the reply timeout. "A while" leaves room for
+   * the answer and this POST to cross on the way.
+   */
+  #reapLost(entry: HostEntry, worker: Worker, working: string): void {
+    const now = this.#ctx.opts.now();
+    let ids: Set<string> | null = null;
+    for (const v of [...entry.pending.values()]) {
+      if (v.worker !== worker || v.dispatchedAt === undefined || now - v.dispatchedAt < LOST_AFTER_MS) continue;
+      ids ??= new Set(working.split(',').map((s) => s.trim()));
+      if (v.id !== null && !ids.has(v.id)) {
+        this.#ctx.log(`${new Date().toISOString()} request ${v.id} of ${entry.host} never reached its worker`);
+        this.#intake.fail(
+          entry,
+          v,
+          502,
+          'Bad Gateway',
+          `The request never reached the worker of ${entry.host} (its connection broke on the way). Try again.`,
+        );
+      }
+    }
+  }
+
+  /**
+   * Once a second: a request given a while ago to a worker that lists its requests, with no POST from
+   * that worker since that could say whether it has it (its polls are held), gets one of the
+   * worker's held polls answered idle, so that the worker's next POST says.
+   */
+  askAboutLost(entry: HostEntry): void {
+    if (!entry.pending.size || !entry.polls.length) return;
+    const now = this.#ctx.opts.now();
+    const asked = new Set<Worker>();
+    for (const v of entry.pending.values()) {
+      const w = v.worker;
+      if (!w || asked.has(w) || w.workingAt === undefined || v.dispatchedAt === undefined) continue;
+      if (now - v.dispatchedAt < LOST_AFTER_MS || w.workingAt >= v.dispatchedAt + LOST_AFTER_MS) continue;
+      const held = entry.polls.find((p) => p.worker === w);
+      if (!held) continue;
+      asked.add(w);
+      entry.polls.splice(entry.polls.indexOf(held), 1);
+      this.releasePoll(held);
+    }
+  }
+
   /** Answers every visitor a worker had taken: it will not. */
   #orphaned(entry: HostEntry, worker: Worker, message: string): void {
     for (const v of [...entry.pending.values()]) {
@@ -478,6 +530,9 @@ export function newRequestId(): string {
   idOffset += 16;
   return id;
 }
+
+/** A request a worker does not list this long after it was sent to it was lost on the way (`fpw-working`). */
+const LOST_AFTER_MS = 5000;
 
 /** How long a named worker with no connection left may take to come back before its visitors hear it is gone. */
 const WORKER_GONE_MS = 2000;

@@ -560,6 +560,7 @@ export class RelayServer {
       for (const [id, w] of e.workers) {
         if (w.sockets.size === 0 && now - w.lastSeen > grace && !isLive(e, w, now)) e.workers.delete(id);
       }
+      this.#fpw.askAboutLost(e);
       if (e.queue.length && this.#cluster) await this.#intake.rehome(e);
       // A WebSocket worker's open session is a worker online, however long it has been idle.
       if (

@@ -17,6 +17,8 @@ export interface Visitor {
   /** Released: answered, failed or gone; nothing more is done for it. */
   done: boolean;
   bytesOut: number;
+  /** When an FPW poll's answer carried it to its worker. */
+  dispatchedAt?: number;
   /** Sent on to another relay of the cluster after waiting here (once at most). */
   rehomed?: boolean;
   /** The start (or all) of a body of unknown length, read before dispatch. */
@@ -43,6 +45,8 @@ export interface Worker {
   lastSeen: number;
   /** It said it is stopping (`fpw-close`): it gets no new visitors. */
   leaving: boolean;
+  /** When its last POST that listed its unanswered requests (`fpw-working`) came; undefined: it never lists them. */
+  workingAt?: number;
   /** Open connections of a named worker; when the last one closes after it said it is leaving, its visitors are answered. */
   sockets: Set<Socket>;
 }

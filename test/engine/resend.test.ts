@@ -217,6 +217,22 @@ describe('a request lost on its way to the worker', () => {
   });
 });
 
+describe('a slow answer is not taken for a lost request', () => {
+  it('keeps a visitor whose upstream takes longer than the relay waits before asking the worker', async () => {
+    const relay = await startRelay({ replyTimeoutMs: 20_000 });
+    cleanups.push(() => relay.close(0));
+    const up = await startServer((_req, res) => {
+      setTimeout(() => res.end('slow but here'), 7000);
+    });
+    cleanups.push(() => up.close());
+    const tunnel = await startTunnel(relay.url, up.url, { profile: { workers: 2 }, options: { backoff: quick() } });
+    cleanups.push(() => tunnel.close(0));
+    const r = await visit(relay.port, tunnel.profile.relay.host, { path: '/slow' });
+    expect(r.status).toBe(200);
+    expect(r.body.toString()).toBe('slow but here');
+  });
+});
+
 describe('big replies through the real relay', () => {
   it('streams a reply above the re-send cap to the visitor intact', async () => {
     const relay = await startRelay();

@@ -7,7 +7,6 @@ import { secretSlots } from '../../service/secrets.ts';
 import type { AppStore } from './AppStore.ts';
 import type { SecretVault } from './SecretVault.ts';
 
-
 type Raw = Record<string, unknown>;
 
 function rawId(raw: Raw): string | null {

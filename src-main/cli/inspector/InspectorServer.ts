@@ -195,7 +195,6 @@ export class InspectorServer {
       });
     });
   }
-
 }
 
 /** The path of the built page's icon (`/assets/favicon-HASH.svg`), or null where there is none. */

@@ -129,6 +129,8 @@ export class FpwTransport implements Transport {
   readonly #now: () => number;
   readonly #workers: number;
   readonly #resendCap: number;
+  /** Requests this worker took and whose replies the relay has not acknowledged yet (`fpw-working`). */
+  readonly #working = new Set<string>();
   #state: PhaseState = { phase: 'stopped' };
   #running = false;
   #stopping = false;
@@ -322,6 +324,7 @@ export class FpwTransport implements Transport {
     }
     // Porthole's relay answers a final reply at once instead of holding it as a poll.
     if (final) h[FPW.close] = '1';
+    h[FPW.working] = [...this.#working].join(',');
     return h;
   }
 
@@ -347,6 +350,9 @@ export class FpwTransport implements Transport {
             : outcome.res.statusCode === 200 || outcome.res.statusCode === 204
               ? await this.#afterAnswer(slot, reply, outcome.res, sentAt)
               : await this.#afterRelayStatus(reply, outcome.res);
+        // The relay has this reply (its POST was answered), or it was given up: the id is done with,
+        // unless the same reply (or the notice that it was lost) goes again.
+        if (reply && (next === DONE || next === null || next.id !== reply.id)) this.#working.delete(reply.id);
         if (next === DONE) break;
         reply = next;
       }
@@ -439,6 +445,7 @@ export class FpwTransport implements Transport {
       await drain(res.body);
       return this.#prepare(answer.id, this.#opts.handler.malformed(answer.id, answer.error));
     }
+    this.#working.add(answer.request.id);
     const lengthHeader = firstValue(res.headers['content-length']);
     const length = lengthHeader !== undefined && /^\d+$/.test(lengthHeader) ? Number(lengthHeader) : null;
     // Poll answers are never collected (collectUpTo 0), so a body here is a stream or none.

@@ -99,7 +99,12 @@ export class FolderUpstream implements Upstream {
       if (!pathname.endsWith('/')) {
         // Built from the checked segments, not the raw path, so `//evil.example` cannot become an
         // open redirect.
-        return { status: 301, headers: { location: canonical + search, 'content-length': '0' }, body: Buffer.alloc(0), bodyLength: 0 };
+        return {
+          status: 301,
+          headers: { location: canonical + search, 'content-length': '0' },
+          body: Buffer.alloc(0),
+          bodyLength: 0,
+        };
       }
       const index = await this.#resolve([...parsed, 'index.html']);
       if (index.kind === 'ok' && index.stat.isFile()) return this.#file(req, index.real, 'index.html', shown);
@@ -115,7 +120,9 @@ export class FolderUpstream implements Upstream {
   async #file(req: UpstreamRequest, real: string, name: string, shown: string): Promise<UpstreamResponse> {
     const res = await serveFile(req, real, { cacheControl: true, typeName: name });
     // send's 404 (a file deleted just now) names no folder: the folder's own page is clearer.
-    return res.status === 404 ? { ...notFound(req, shown), ...(res.diagnostics ? { diagnostics: res.diagnostics } : {}) } : res;
+    return res.status === 404
+      ? { ...notFound(req, shown), ...(res.diagnostics ? { diagnostics: res.diagnostics } : {}) }
+      : res;
   }
 
   /** Follows the path to the file it names, and checks that the file is inside the folder. */

@@ -42,7 +42,9 @@ export function createUpstream(profile: Profile): Upstream {
  * Why the local service a profile names cannot be served at all (a missing folder or document root),
  * or null; what a tunnel checks at start, for a caller that wants to know before anything else.
  */
-export function upstreamProblem(u: { kind: 'http' | 'tcp' } | { kind: 'fastcgi' | 'folder'; root: string }): string | null {
+export function upstreamProblem(
+  u: { kind: 'http' | 'tcp' } | { kind: 'fastcgi' | 'folder'; root: string },
+): string | null {
   if (u.kind === 'folder') return rootProblem(u.root, 'the folder')?.message ?? null;
   if (u.kind === 'fastcgi') return rootProblem(u.root, 'the document root')?.message ?? null;
   return null;

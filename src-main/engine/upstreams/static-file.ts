@@ -88,7 +88,11 @@ export interface ServeFileOptions {
  * root, or where a followed link leads): send gets its folder as the root and its name as the path,
  * so it opens that file and no other.
  */
-export function serveFile(req: UpstreamRequest, realFile: string, opts: ServeFileOptions = {}): Promise<UpstreamResponse> {
+export function serveFile(
+  req: UpstreamRequest,
+  realFile: string,
+  opts: ServeFileOptions = {},
+): Promise<UpstreamResponse> {
   return new Promise((resolve, reject) => {
     let file: ReadStream | null = null;
     const out = new CapturedResponse(() => {
@@ -136,7 +140,9 @@ export function serveFile(req: UpstreamRequest, realFile: string, opts: ServeFil
       }
       const status = err.status ?? 500;
       if (status >= 500) {
-        reject(new UpstreamError(502, `reading ${realFile} failed: ${err.message}`, 'a file of the site could not be read'));
+        reject(
+          new UpstreamError(502, `reading ${realFile} failed: ${err.message}`, 'a file of the site could not be read'),
+        );
         return;
       }
       const extra: HeaderMap = {};

@@ -41,7 +41,9 @@ export class TcpUpstream implements Upstream {
         reject(
           new UpstreamError(
             502,
-            err.code === 'ECONNREFUSED' ? `nothing is listening at ${this.target} (connection refused)` : `${this.target}: ${err.message}`,
+            err.code === 'ECONNREFUSED'
+              ? `nothing is listening at ${this.target} (connection refused)`
+              : `${this.target}: ${err.message}`,
           ),
         ),
       );

@@ -50,7 +50,13 @@ export function openUpgrade(opts: {
     const onAbort = (): void => fail(new UpstreamError(502, 'the tunnel stopped', 'the tunnel stopped'));
     opts.signal.addEventListener('abort', onAbort, { once: true });
     const timer = setTimeout(
-      () => fail(new UpstreamError(504, `${url.origin} did not answer the upgrade within ${Math.round(opts.timeoutMs / 1000)} s`)),
+      () =>
+        fail(
+          new UpstreamError(
+            504,
+            `${url.origin} did not answer the upgrade within ${Math.round(opts.timeoutMs / 1000)} s`,
+          ),
+        ),
       opts.timeoutMs,
     );
     socket.once('error', (err: NodeJS.ErrnoException) => {
@@ -71,7 +77,8 @@ export function openUpgrade(opts: {
       buffered = buffered.length ? Buffer.concat([buffered, chunk]) : chunk;
       const end = buffered.indexOf('\r\n\r\n');
       if (end === -1) {
-        if (buffered.length > MAX_HEAD_BYTES) fail(new UpstreamError(502, `${url.origin} sent an answer head over 64 KiB`));
+        if (buffered.length > MAX_HEAD_BYTES)
+          fail(new UpstreamError(502, `${url.origin} sent an answer head over 64 KiB`));
         return;
       }
       socket.off('data', onData);
@@ -79,7 +86,10 @@ export function openUpgrade(opts: {
       const head = buffered.subarray(0, end).toString('latin1').split('\r\n');
       const rest = buffered.subarray(end + 4);
       const m = /^HTTP\/1\.[01] (\d{3})(?: (.*))?$/.exec(head[0] ?? '');
-      if (!m) return fail(new UpstreamError(502, `${url.origin} answered the upgrade with "${(head[0] ?? '').slice(0, 80)}"`));
+      if (!m)
+        return fail(
+          new UpstreamError(502, `${url.origin} answered the upgrade with "${(head[0] ?? '').slice(0, 80)}"`),
+        );
       const headers: HeaderMap = Object.create(null) as HeaderMap;
       for (const line of head.slice(1)) {
         const colon = line.indexOf(':');
