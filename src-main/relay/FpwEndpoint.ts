@@ -12,7 +12,7 @@ import {
   type HeaderMap,
 } from '../protocol/fpw-codec.ts';
 import { Admission, isRefusal, type Refusal } from './admission.ts';
-import { formatBytes, page } from './answers.ts';
+import { formatBytes, page, visitorHeaders } from './answers.ts';
 import type { RelayContext } from './context.ts';
 import { hasWorkerOnline, release, type HostEntry, type Poll, type Visitor, type Worker } from './state.ts';
 import type { VisitorIntake, WorkerPool } from './VisitorIntake.ts';
@@ -227,16 +227,7 @@ export class FpwEndpoint implements WorkerPool {
     }, opts.replyTimeoutMs);
 
     const { req } = v;
-    const json: HeaderMap = Object.create(null) as HeaderMap;
-    for (let i = 0; i + 1 < req.rawHeaders.length; i += 2) {
-      const name = req.rawHeaders[i]!.toLowerCase();
-      if (name.startsWith('fpw-') || name === 'x-forwarded-for') continue;
-      const value = req.rawHeaders[i + 1]!;
-      const existing = json[name];
-      if (existing === undefined) json[name] = value;
-      else if (Array.isArray(existing)) existing.push(value);
-      else json[name] = [existing, value];
-    }
+    const json = visitorHeaders(req);
     // Older workers read these three from the JSON.
     json['method'] = req.method ?? 'GET';
     json['url'] = req.url ?? '/';
@@ -453,20 +444,24 @@ export class FpwEndpoint implements WorkerPool {
    */
   #reapLost(entry: HostEntry, worker: Worker, working: string): void {
     const now = this.#ctx.opts.now();
+    // On every POST of the worker: no copy of the pending map, and the list is read only when a
+    // request is old enough to be asked about.
     let ids: Set<string> | null = null;
-    for (const v of [...entry.pending.values()]) {
+    let lost: Visitor[] | null = null;
+    for (const v of entry.pending.values()) {
       if (v.worker !== worker || v.dispatchedAt === undefined || now - v.dispatchedAt < LOST_AFTER_MS) continue;
       ids ??= new Set(working.split(',').map((s) => s.trim()));
-      if (v.id !== null && !ids.has(v.id)) {
-        this.#ctx.log(`${new Date().toISOString()} request ${v.id} of ${entry.host} never reached its worker`);
-        this.#intake.fail(
-          entry,
-          v,
-          502,
-          'Bad Gateway',
-          `The request never reached the worker of ${entry.host} (its connection broke on the way). Try again.`,
-        );
-      }
+      if (v.id !== null && !ids.has(v.id)) (lost ??= []).push(v);
+    }
+    for (const v of lost ?? []) {
+      this.#ctx.log(`${new Date().toISOString()} request ${v.id} of ${entry.host} never reached its worker`);
+      this.#intake.fail(
+        entry,
+        v,
+        502,
+        'Bad Gateway',
+        `The request never reached the worker of ${entry.host} (its connection broke on the way). Try again.`,
+      );
     }
   }
 

@@ -15,7 +15,7 @@ import {
 import { TUNNEL, TUNNEL_PROTOCOL, WS_TUNNEL_PATH, type ReplyMeta, type RequestMeta } from '../protocol/ws-tunnel.ts';
 import { Mux, RESET, type Head, type MuxStream } from '../protocol/ws-mux.ts';
 import { Admission, isRefusal, type Refusal } from './admission.ts';
-import { formatBytes, peerAddress, rawPage } from './answers.ts';
+import { formatBytes, peerAddress, rawPage, visitorHeaders } from './answers.ts';
 import type { RelayContext } from './context.ts';
 import { newRequestId } from './FpwEndpoint.ts';
 import { hasWorkerOnline, release, type HostEntry, type Visitor, type Worker, type WorkerSession } from './state.ts';
@@ -219,16 +219,7 @@ export class WsEndpoint implements WorkerPool {
     session.streams += 1;
 
     const { req, res } = v;
-    const json: HeaderMap = Object.create(null) as HeaderMap;
-    for (let i = 0; i + 1 < req.rawHeaders.length; i += 2) {
-      const name = req.rawHeaders[i]!.toLowerCase();
-      if (name.startsWith('fpw-') || name === 'x-forwarded-for') continue;
-      const value = req.rawHeaders[i + 1]!;
-      const existing = json[name];
-      if (existing === undefined) json[name] = value;
-      else if (Array.isArray(existing)) existing.push(value);
-      else json[name] = [existing, value];
-    }
+    const json = visitorHeaders(req);
     const length = req.headers['content-length'];
     const chunked = req.headers['transfer-encoding'] !== undefined;
     const prefix = v.prefix;
@@ -549,16 +540,7 @@ export class WsEndpoint implements WorkerPool {
     socket.on('error', () => undefined);
     const sessions = entry.sessions.filter((s) => s.kind === 'ws' && !(s as Session).leaving) as Session[];
     const session = sessions.reduce((a, b) => (b.streams < a.streams ? b : a));
-    const json: HeaderMap = Object.create(null) as HeaderMap;
-    for (let i = 0; i + 1 < req.rawHeaders.length; i += 2) {
-      const name = req.rawHeaders[i]!.toLowerCase();
-      if (name.startsWith('fpw-') || name === 'x-forwarded-for') continue;
-      const value = req.rawHeaders[i + 1]!;
-      const existing = json[name];
-      if (existing === undefined) json[name] = value;
-      else if (Array.isArray(existing)) existing.push(value);
-      else json[name] = [existing, value];
-    }
+    const json = visitorHeaders(req);
     let stream: MuxStream;
     try {
       const meta: RequestMeta = {

@@ -2,6 +2,7 @@ import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { unmapIpv4 } from '../protocol/address.ts';
+import type { HeaderMap } from '../protocol/fpw-codec.ts';
 import { HTML_TYPE, errorPage } from '../protocol/pages.ts';
 import { normaliseHost } from '../protocol/host-words.ts';
 
@@ -85,4 +86,22 @@ export function requestHost(req: IncomingMessage): string {
     }
   }
   return normaliseHost(req.headers.host);
+}
+
+/**
+ * A visitor request's headers as a worker gets them (fpw-header JSON): repeated names as lists, and
+ * neither FPW's own headers nor X-Forwarded-For, which the relay sets itself.
+ */
+export function visitorHeaders(req: IncomingMessage): HeaderMap {
+  const json: HeaderMap = Object.create(null) as HeaderMap;
+  for (let i = 0; i + 1 < req.rawHeaders.length; i += 2) {
+    const name = req.rawHeaders[i]!.toLowerCase();
+    if (name.startsWith('fpw-') || name === 'x-forwarded-for') continue;
+    const value = req.rawHeaders[i + 1]!;
+    const existing = json[name];
+    if (existing === undefined) json[name] = value;
+    else if (Array.isArray(existing)) existing.push(value);
+    else json[name] = [existing, value];
+  }
+  return json;
 }
