@@ -36,6 +36,8 @@ export interface ClusterNode {
 const NODE_TTL_BEATS = 3;
 /** How long a host's holders, read from Redis, are believed. */
 const HOLDERS_CACHE_MS = 500;
+/** Last-known holders of a host, kept for use while Redis is away, are forgotten after this long. */
+const HOLDERS_KEEP_MS = 10 * 60_000;
 /** A relay that could not be reached is not tried again for this long. */
 const DOWN_MS = 3000;
 
@@ -157,6 +159,9 @@ export class Cluster {
       const failed = results?.find(([err]) => err);
       if (failed) throw failed[0]!;
       this.#registered = held;
+      // Last-known holders outlive their cache time only for a Redis outage, and not forever.
+      const now = Date.now();
+      for (const [host, c] of this.#holders) if (now - c.at > HOLDERS_KEEP_MS) this.#holders.delete(host);
       await this.tcp.sync();
     } catch {
       // Said when the connection drops; the next beat tries again.
@@ -185,7 +190,10 @@ export class Cluster {
             if (url) nodes.push({ id, url });
           });
         }
-        this.#holders.set(host, { at: now, nodes });
+        // Only hosts that have holders are kept: visitors may send any Host, and an empty answer is
+        // worth nothing while Redis is away.
+        if (nodes.length) this.#holders.set(host, { at: now, nodes });
+        else this.#holders.delete(host);
       } catch {
         nodes = cached?.nodes ?? [];
       }
