@@ -13,6 +13,40 @@ afterEach(async () => {
 
 const quick = () => new Backoff({ baseMs: 20, capMs: 50, floorMs: 10 });
 
+/**
+ * A TCP proxy in front of the relay that cuts, once, the connection whose bytes going one way first
+ * contain `marker`, passing none of that chunk on: a link that dies with a message on it.
+ */
+async function cuttingProxy(
+  relayPort: number,
+  direction: 'to relay' | 'to worker',
+  marker: string,
+): Promise<{ url: string; cuts: () => number }> {
+  let cut = 0;
+  const proxy = net.createServer((client) => {
+    const relay = net.connect(relayPort, '127.0.0.1');
+    client.on('error', () => undefined);
+    relay.on('error', () => undefined);
+    const [from, to] = direction === 'to relay' ? [client, relay] : [relay, client];
+    // The other way, untouched.
+    to.pipe(from);
+    from.on('data', (chunk: Buffer) => {
+      if (cut === 0 && chunk.includes(marker)) {
+        cut += 1;
+        client.resetAndDestroy();
+        relay.destroy();
+        return;
+      }
+      to.write(chunk);
+    });
+    from.once('close', () => to.destroy());
+  });
+  proxy.listen(0, '127.0.0.1');
+  await once(proxy, 'listening');
+  cleanups.push(() => new Promise<void>((r) => proxy.close(() => r())));
+  return { url: `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`, cuts: () => cut };
+}
+
 describe('replies that fail on their way to the relay', () => {
   it('re-sends a failed reply with the same id and the same body', async () => {
     const relay = await new ScriptedRelay().start();
@@ -132,40 +166,16 @@ describe('a streamed reply lost before the relay had any of it', () => {
     cleanups.push(() => relay.close(0));
     // Between worker and relay: the connection of the first POST that carries a reply dies before
     // any of it is passed on, as when a link is cut.
-    let cut = 0;
-    const proxy = net.createServer((client) => {
-      const upstream = net.connect(relay.port, '127.0.0.1');
-      client.on('error', () => undefined);
-      upstream.on('error', () => undefined);
-      upstream.pipe(client);
-      client.on('data', (chunk: Buffer) => {
-        if (cut === 0 && chunk.includes('fpw-status')) {
-          cut += 1;
-          client.resetAndDestroy();
-          upstream.destroy();
-          return;
-        }
-        upstream.write(chunk);
-      });
-      client.once('close', () => upstream.destroy());
-    });
-    proxy.listen(0, '127.0.0.1');
-    await once(proxy, 'listening');
-    cleanups.push(
-      () =>
-        new Promise<void>((r) => {
-          proxy.close(() => r());
-        }),
-    );
+    const proxy = await cuttingProxy(relay.port, 'to relay', 'fpw-status');
     const up = await startServer(echoHandler());
     cleanups.push(() => up.close());
-    const tunnel = await startTunnel(`http://127.0.0.1:${(proxy.address() as AddressInfo).port}`, up.url, {
+    const tunnel = await startTunnel(proxy.url, up.url, {
       profile: { workers: 2 },
       options: { backoff: quick(), resendCapBytes: 64 * 1024 },
     });
     cleanups.push(() => tunnel.close(0));
     const r = await visit(relay.port, tunnel.profile.relay.host, { path: `/bytes/${1024 * 1024}` });
-    expect(cut).toBe(1);
+    expect(proxy.cuts()).toBe(1);
     expect(r.status).toBe(502);
     expect(r.body.toString()).toContain('lost');
     // And the tunnel goes on.
@@ -181,35 +191,16 @@ describe('a request lost on its way to the worker', () => {
     cleanups.push(() => relay.close(0));
     // Between worker and relay: the first poll answer that carries a request dies with its
     // connection before the worker sees it, as when a link is cut.
-    let cut = 0;
-    const proxy = net.createServer((client) => {
-      const upstream = net.connect(relay.port, '127.0.0.1');
-      client.on('error', () => undefined);
-      upstream.on('error', () => undefined);
-      client.pipe(upstream);
-      upstream.on('data', (chunk: Buffer) => {
-        if (cut === 0 && chunk.includes('fpw-method')) {
-          cut += 1;
-          client.resetAndDestroy();
-          upstream.destroy();
-          return;
-        }
-        client.write(chunk);
-      });
-      upstream.once('close', () => client.destroy());
-    });
-    proxy.listen(0, '127.0.0.1');
-    await once(proxy, 'listening');
-    cleanups.push(() => new Promise<void>((r) => proxy.close(() => r())));
+    const proxy = await cuttingProxy(relay.port, 'to worker', 'fpw-method');
     const up = await startServer(echoHandler());
     cleanups.push(() => up.close());
-    const tunnel = await startTunnel(`http://127.0.0.1:${(proxy.address() as AddressInfo).port}`, up.url, {
+    const tunnel = await startTunnel(proxy.url, up.url, {
       profile: { workers: 2 },
       options: { backoff: quick() },
     });
     cleanups.push(() => tunnel.close(0));
     const r = await visit(relay.port, tunnel.profile.relay.host, { path: '/bytes/100' });
-    expect(cut).toBe(1);
+    expect(proxy.cuts()).toBe(1);
     expect(r.status).toBe(502);
     expect(r.body.toString()).toContain('never reached');
     const next = await visit(relay.port, tunnel.profile.relay.host, { path: '/bytes/100' });

@@ -96,6 +96,17 @@ async function healthz(
   return (await res.body.json()) as never;
 }
 
+/** `porthole http` to the test upstream through `relay`; resolves with its public URL once online. */
+async function startWorker(relay: string, host: string, token: string): Promise<string> {
+  const worker = spawnCli(['http', String(upstream.port), '--relay', relay, '--host', host, '--token', token], env());
+  return (await worker.waitFor(/^Forwarding (\S+) -> /))[1]!;
+}
+
+/** Every relay's /healthz, in the cluster's order. */
+function healthOfAll(c: Cluster): Promise<Array<Awaited<ReturnType<typeof healthz>>>> {
+  return Promise.all(c.relays.map((r) => healthz(r.port)));
+}
+
 /** One visitor's check: a binary download and an echoed POST, both exact; one that hangs fails. */
 async function check(port: number, host: string, i: number): Promise<'ok' | 'wrong' | 'failed'> {
   const visit = async (port: number, host: string, opts: { method?: string; path: string; body?: Buffer }) => {
@@ -249,26 +260,13 @@ describe('three relays behind HAProxy', { timeout: 60_000 }, () => {
   it('serves a worker whose polls spread over the relays to visitors of every relay, byte-exact', async () => {
     const c = await startCluster();
     try {
-      const worker = spawnCli(
-        [
-          'http',
-          String(upstream.port),
-          '--relay',
-          `http://127.0.0.1:${c.haproxy.port}/`,
-          '--host',
-          'spread.test',
-          '--token',
-          'tok-spread',
-        ],
-        env(),
-      );
-      const [, url] = await worker.waitFor(/^Forwarding (\S+) -> /);
+      const url = await startWorker(`http://127.0.0.1:${c.haproxy.port}/`, 'spread.test', 'tok-spread');
       // The public URL is HAProxy's, not the relay's own port.
       expect(url).toBe(`http://spread.test:${c.haproxy.port}/`);
       // Its 8 polls went round-robin: more than one relay holds it (HAProxy keeps a connection's
       // requests on one relay, so how many depends on how many connections the worker opened).
       await waitFor('the worker to be held by more than one relay', async () => {
-        const all = await Promise.all(c.relays.map((r) => healthz(r.port)));
+        const all = await healthOfAll(c);
         return all.filter((h) => h.cluster.holding === 1).length >= 2 || null;
       });
       const ports = [...c.relays.map((r) => r.port), c.haproxy.port];
@@ -284,22 +282,9 @@ describe('three relays behind HAProxy', { timeout: 60_000 }, () => {
   it('forwards visitors to the one relay holding a WebSocket worker, visitor WebSockets too', async () => {
     const c = await startCluster();
     try {
-      const worker = spawnCli(
-        [
-          'http',
-          String(upstream.port),
-          '--relay',
-          `ws://127.0.0.1:${c.haproxy.port}/`,
-          '--host',
-          'one.test',
-          '--token',
-          'tok-one',
-        ],
-        env(),
-      );
-      await worker.waitFor(/^Forwarding (\S+) -> /);
+      await startWorker(`ws://127.0.0.1:${c.haproxy.port}/`, 'one.test', 'tok-one');
       const holding = await waitFor('one relay to hold the worker', async () => {
-        const all = await Promise.all(c.relays.map((r) => healthz(r.port)));
+        const all = await healthOfAll(c);
         return all.filter((h) => h.cluster.holding === 1).length === 1 ? all : null;
       });
       expect(holding.filter((h) => h.cluster.holding === 0)).toHaveLength(2);
@@ -326,20 +311,7 @@ describe('three relays behind HAProxy', { timeout: 60_000 }, () => {
   it('refuses internal requests without the cluster secret, and never forwards a forwarded one', async () => {
     const c = await startCluster();
     try {
-      const worker = spawnCli(
-        [
-          'http',
-          String(upstream.port),
-          '--relay',
-          `ws://127.0.0.1:${c.relays[0]!.port}/`,
-          '--host',
-          'signed.test',
-          '--token',
-          'tok-s',
-        ],
-        env(),
-      );
-      await worker.waitFor(/^Forwarding (\S+) -> /);
+      await startWorker(`ws://127.0.0.1:${c.relays[0]!.port}/`, 'signed.test', 'tok-s');
       const other = c.relays[1]!.port;
       await waitFor(
         'the worker to be known to the others',
@@ -385,23 +357,10 @@ describe('three relays behind HAProxy', { timeout: 60_000 }, () => {
   it('a relay killed mid-traffic: the worker is served through the others within 10 s, no wrong answer', async () => {
     const c = await startCluster();
     try {
-      const worker = spawnCli(
-        [
-          'http',
-          String(upstream.port),
-          '--relay',
-          `http://127.0.0.1:${c.haproxy.port}/`,
-          '--host',
-          'kill.test',
-          '--token',
-          'tok-kill',
-        ],
-        env(),
-      );
-      await worker.waitFor(/^Forwarding (\S+) -> /);
+      await startWorker(`http://127.0.0.1:${c.haproxy.port}/`, 'kill.test', 'tok-kill');
       // The relay to be killed is one that holds some of its polls.
       const victim = await waitFor('a relay to hold the worker', async () => {
-        const all = await Promise.all(c.relays.map((r) => healthz(r.port)));
+        const all = await healthOfAll(c);
         const k = all.findIndex((h) => h.cluster.holding === 1);
         return k === -1 ? null : c.relays[k]!;
       });
@@ -447,20 +406,7 @@ describe('three relays behind HAProxy', { timeout: 60_000 }, () => {
     const c = await startCluster();
     let redisDown = false;
     try {
-      const worker = spawnCli(
-        [
-          'http',
-          String(upstream.port),
-          '--relay',
-          `ws://127.0.0.1:${c.relays[0]!.port}/`,
-          '--host',
-          'outage.test',
-          '--token',
-          'tok-out',
-        ],
-        env(),
-      );
-      await worker.waitFor(/^Forwarding (\S+) -> /);
+      await startWorker(`ws://127.0.0.1:${c.relays[0]!.port}/`, 'outage.test', 'tok-out');
       await waitFor(
         'the others to forward',
         async () => (await check(c.relays[2]!.port, 'outage.test', 1)) === 'ok' || null,
@@ -468,7 +414,7 @@ describe('three relays behind HAProxy', { timeout: 60_000 }, () => {
       await redis.stop();
       redisDown = true;
       await waitFor('every relay to say Redis is unreachable', async () => {
-        const all = await Promise.all(c.relays.map((r) => healthz(r.port)));
+        const all = await healthOfAll(c);
         return all.every((h) => h.cluster.redis === 'unreachable') || null;
       });
       // The relay holding the worker serves it; one that forwarded to it before goes on doing so.
@@ -501,7 +447,7 @@ describe('three relays behind HAProxy', { timeout: 60_000 }, () => {
       redisDown = false;
       const back = Date.now();
       await waitFor('every relay to see Redis again and every host to answer through every relay', async () => {
-        const all = await Promise.all(c.relays.map((r) => healthz(r.port)));
+        const all = await healthOfAll(c);
         if (!all.every((h) => h.cluster.redis === 'reachable')) return null;
         const rs = await Promise.all(c.relays.map((r, k) => check(r.port, 'outage.test', k)));
         return rs.every((r) => r === 'ok') || null;
