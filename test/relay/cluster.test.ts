@@ -427,7 +427,10 @@ describe('three relays behind HAProxy', { timeout: 60_000 }, () => {
       });
       expect(claim.statusCode).toBe(503);
       expect(claim.headers['retry-after']).toBeDefined();
-      expect(await claim.body.text()).toContain('cannot check claims');
+      const why = await claim.body.text();
+      expect(why).toContain('cannot check claims');
+      expect(why).toContain('the cluster&#39;s Redis does not answer');
+      expect(why).not.toContain('enableOfflineQueue');
       // The same over the WebSocket transport: its upgrade is refused 503 with Retry-After.
       const refused = await new Promise<{ status: number; retryAfter: unknown }>((resolve, reject) => {
         const ws = new WebSocket(`ws://127.0.0.1:${c.relays[1]!.port}${WS_TUNNEL_PATH}`, TUNNEL_PROTOCOL, {

@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { HostClaim, HostRegistry } from '../HostRegistry.ts';
-import type { ClusterKeys } from './keys.ts';
+import { redisUnreachable, type ClusterKeys } from './keys.ts';
 
 /** Renews claims in one round trip: each is set again for its token unless another token holds it now. */
 const RENEW = `
@@ -22,6 +22,9 @@ for _, id in ipairs(redis.call('SMEMBERS', KEYS[2])) do
   if id ~= ARGV[2] and redis.call('EXISTS', ARGV[3] .. id) == 1 then return 0 end
 end
 return redis.call('DEL', KEYS[1])`;
+
+/** Other relays kept writing the claim between this one's read and write, every time it tried. */
+class ClaimContended extends Error {}
 
 /** Renewals per round trip: one script call with thousands of keys would hold Redis up. */
 const RENEW_BATCH = 500;
@@ -59,10 +62,11 @@ export class RedisHostRegistry implements HostRegistry {
   }
 
   claim(host: string, token: string): Promise<'claimed' | 'held' | 'taken'> {
-    const run = this.#queue.then(
-      () => this.#claim(host, token),
-      () => this.#claim(host, token),
-    );
+    const attempt = (): Promise<'claimed' | 'held' | 'taken'> =>
+      this.#claim(host, token).catch((err: unknown) => {
+        throw err instanceof ClaimContended ? err : redisUnreachable(err);
+      });
+    const run = this.#queue.then(attempt, attempt);
     this.#queue = run.catch(() => undefined);
     return run;
   }
@@ -89,7 +93,7 @@ export class RedisHostRegistry implements HostRegistry {
       if (done === null) continue;
       return current === null ? 'claimed' : 'held';
     }
-    throw new Error(`the claim of ${host} is contended`);
+    throw new ClaimContended(`the claim of ${host} is contended; try again`);
   }
 
   async renew(list: readonly HostClaim[]): Promise<void> {

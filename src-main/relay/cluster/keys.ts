@@ -21,3 +21,13 @@ export function clusterKeys(prefix = 'porthole:'): ClusterKeys {
     tcpPort: (port) => `${prefix}tcp:${port}`,
   };
 }
+
+/**
+ * Redis failed a command: what a visitor or worker is told (the client's own words, such as
+ * "Stream isn't writeable and enableOfflineQueue options is false", mean nothing to them).
+ */
+export function redisUnreachable(err: unknown): Error {
+  const e = new Error("the cluster's Redis does not answer; try again in a few seconds");
+  e.cause = err;
+  return e;
+}

@@ -1,7 +1,7 @@
 import http, { type IncomingMessage } from 'node:http';
 import net, { type Socket } from 'node:net';
 import type { Redis } from 'ioredis';
-import type { ClusterKeys } from './keys.ts';
+import { redisUnreachable, type ClusterKeys } from './keys.ts';
 import { signedHeaders } from './sign.ts';
 
 /** The Upgrade token of an internal upgrade that carries one visitor's TCP connection to the port's relay. */
@@ -69,7 +69,9 @@ export class ClusterTcpPorts {
     if (this.#relayed.has(port)) return false;
     const key = this.#keys.tcpPort(port);
     const value = JSON.stringify({ node: this.#node, host } satisfies Owner);
-    const ok = await this.#redis.set(key, value, 'PX', this.#graceMs, 'NX');
+    const ok = await this.#redis.set(key, value, 'PX', this.#graceMs, 'NX').catch((err: unknown) => {
+      throw redisUnreachable(err);
+    });
     if (ok !== 'OK') return false;
     this.#mine.add(port);
     return true;
